@@ -1,0 +1,36 @@
+# The two commands of kdlab's set-up:  `make demo`  and  `make test`.
+# Both create .venv (first time) and install kdlab with all its extras into it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.kdlab-installed
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k codec"`.
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lab dashboard bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kdlab demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+dashboard: $(STAMP)
+	$(BIN)/kdlab dashboard runs/demo
+
+bench: $(STAMP)
+	$(BIN)/kdlab bench codec
+
+clean:
+	rm -rf runs data/synthetic data/cache test-output

@@ -1,0 +1,5 @@
+import sys
+
+from kdlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``kdlab bench``: measured figures, never asserted in tests."""

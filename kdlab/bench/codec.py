@@ -1,0 +1,100 @@
+"""``kdlab bench codec``: how fast kdlab turns a video into CoViAR's representations.
+
+Four figures on one clip (CoViAR's 340x256 MPEG-4 by default):
+
+(a) PyAV decoding alone: every frame decoded and converted to RGB, no motion-vector export.
+(b) kdlab's full extraction: decoding with vector export, I-frames, motion and residual of every
+    frame, accumulated to the I-frame (:func:`kdlab.codec.extract`).
+(c) OpenCV's Farneback optical flow on the same frames (the two-stream alternative), if
+    ``opencv-python-headless`` is installed (``pip install kdlab[bench]``).
+(d) Reading one training sample (one frame's I-frame, motion and residual) from the store
+    (:mod:`kdlab.codec.store`), in milliseconds.
+
+Goals from the codec issue: (b) >= 0.6 x (a) in frames per second, (b) >= 20 x (c), (d) < 2 ms.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+from kdlab.codec import extract, store
+
+
+def _best_rate(run, frames: int, repeats: int) -> float:
+    """Frames per second of the fastest of ``repeats`` runs of ``run()``."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return frames / best
+
+
+def decode_only(path: str | Path) -> int:
+    """Decode every frame to RGB with plain PyAV; returns the frame count."""
+    count = 0
+    with av.open(str(path), metadata_errors="ignore") as container:
+        for frame in container.decode(video=0):
+            frame.to_ndarray(format="rgb24")
+            count += 1
+    return count
+
+
+def farneback(path: str | Path, max_frames: int = 60) -> tuple[int, float]:
+    """Farneback flow between consecutive frames; returns (frames, seconds)."""
+    import cv2
+
+    grays = []
+    with av.open(str(path), metadata_errors="ignore") as container:
+        for frame in container.decode(video=0):
+            grays.append(frame.to_ndarray(format="gray"))
+            if len(grays) > max_frames:
+                break
+    start = time.perf_counter()
+    for previous, current in zip(grays, grays[1:]):
+        cv2.calcOpticalFlowFarneback(previous, current, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    return len(grays) - 1, time.perf_counter() - start
+
+
+def sample_read_ms(folder: Path, samples: int = 500, seed: int = 0) -> float:
+    """Mean milliseconds to read one random P-frame's I-frame, motion and residual from the store."""
+    reps = store.load(folder)
+    positions = reps.p_positions()
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(positions, size=samples)
+    start = time.perf_counter()
+    for t in picks:
+        np.array(reps.iframes[reps.gop_index[t]])
+        np.array(reps.mv[t])
+        np.array(reps.residual[t])
+    return (time.perf_counter() - start) / samples * 1e3
+
+
+def run(path: str | Path, repeats: int = 3) -> dict:
+    """Measure (a)-(d) on ``path`` and return the figures and the goals' outcomes."""
+    frames = decode_only(path)
+    results: dict = {"video": str(path), "frames": frames}
+    results["decode_fps"] = _best_rate(lambda: decode_only(path), frames, repeats)
+    for precision in ("exact", "compact"):
+        results[f"extract_{precision}_fps"] = _best_rate(lambda: extract(path, precision=precision), frames, repeats)
+    results["extract_no_accumulate_fps"] = _best_rate(lambda: extract(path, accumulate=False), frames, repeats)
+    try:
+        flow_frames, seconds = farneback(path)
+        results["farneback_fps"] = flow_frames / seconds
+    except ImportError:
+        results["farneback_fps"] = None
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = store.save(extract(path, precision="compact"), Path(tmp) / "clip.kdv")
+        sample_read_ms(folder, samples=50)  # warm the page cache, as training does after one epoch
+        results["sample_read_ms"] = sample_read_ms(folder)
+    extraction = results["extract_compact_fps"]
+    results["goals"] = {
+        "extract_vs_decode": extraction / results["decode_fps"],
+        "extract_vs_farneback": extraction / results["farneback_fps"] if results["farneback_fps"] else None,
+    }
+    return results

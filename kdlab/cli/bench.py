@@ -1,0 +1,41 @@
+"""``kdlab bench codec``: measured speed figures (see :mod:`kdlab.bench`)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="benchmarks: codec (decode/extract/flow/sample speed)")
+    sub = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
+    c = sub.add_parser("codec", help="frames per second of decoding, extraction and Farneback flow; sample read time")
+    c.add_argument("video", nargs="?", help="a video (default: a bundled sample re-encoded to 340x256)")
+    c.add_argument("--repeats", type=int, default=3)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=_codec)
+
+
+def _codec(args) -> int:
+    from kdlab.bench.codec import run
+    from kdlab.codec import reencode_file
+    from kdlab.paths import sample_path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        video = args.video or reencode_file(sample_path("v_SoccerJuggling_g23_c01.avi"), Path(tmp) / "clip.mp4")
+        results = run(video, repeats=args.repeats)
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    goals = results["goals"]
+    flow = results["farneback_fps"]
+    print(f"video: {results['video']} ({results['frames']} frames)")
+    print(f"(a) PyAV decode to RGB           {results['decode_fps']:8.0f} frames/s")
+    print(f"(b) kdlab extraction, accumulated {results['extract_compact_fps']:8.0f} frames/s (int8 store precision); "
+          f"exact int16 {results['extract_exact_fps']:.0f}; per-frame (no accumulation) {results['extract_no_accumulate_fps']:.0f}")
+    print(f"(c) OpenCV Farneback flow         " + (f"{flow:8.0f} frames/s" if flow else "  (pip install kdlab[bench])"))
+    print(f"(d) one sample from the store     {results['sample_read_ms']:8.3f} ms")
+    print(f"(b)/(a) = {goals['extract_vs_decode']:.2f} (goal >= 0.6)" + (
+        f"   (b)/(c) = {goals['extract_vs_farneback']:.1f} (goal >= 20)" if flow else ""))
+    return 0

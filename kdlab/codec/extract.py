@@ -1,0 +1,225 @@
+"""Decode a video once into CoViAR's three representations for every frame.
+
+:func:`extract` walks the frames in order and keeps, per GOP, the I-frame and the running
+source map (see :mod:`kdlab.codec.motion` for the conventions). The result, a
+:class:`Representations`, holds every frame's motion field and residual, so that drawing any
+(GOP, position) sample later costs an array lookup, never a new decode (CoViAR's loader
+re-parses the whole file for every sample).
+
+Two precisions:
+
+* ``exact`` (default): motion ``int16`` and residual ``int16``, so that
+  ``warp(iframe, mv) + residual == frame`` holds bit for bit (accumulated mode).
+* ``compact``: both ``int8``, clipped to [-128, 127]. This loses nothing that CoViAR's networks
+  see: its input normalisation saturates motion at +-20 px and residual at [-128, 127]
+  (``mv * 127.5 / 20 + 128`` and ``residual + 128``, both clipped to [0, 255]). It halves memory
+  and is what the on-disk store (:mod:`kdlab.codec.store`) keeps.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kdlab.codec import motion
+from kdlab.codec.reader import iter_frames, probe
+from kdlab.codec.trace import MotionTracer
+from kdlab.errors import BFramesError, VideoError
+
+PRECISIONS = ("exact", "compact")
+
+
+@dataclass
+class Representations:
+    """CoViAR's representations of every frame of one video (N frames in G GOPs).
+
+    Attributes:
+        frame_types: ``"IPPP..."``, one letter per frame.
+        gop_index: ``(N,) int32`` the GOP of each frame.
+        gop_pos: ``(N,) int32`` the position in its GOP (0 for the I-frame).
+        iframes: ``(G, H, W, 3) uint8`` the decoded I-frame of each GOP (RGB).
+        mv: ``(N, H, W, 2)`` motion fields (x, y), int16 (exact) or int8 (compact). Zero at
+            I-frame positions, which samplers never draw for motion.
+        residual: ``(N, H, W, 3)`` residuals, int16 or int8; zero at I-frame positions.
+        accumulate: whether motion and residual are traced back to the I-frame (CoViAR's
+            accumulated representation) or relative to the previous frame.
+        frames: ``(N, H, W, 3) uint8`` every decoded frame, when asked for (``keep_frames``).
+        vectors: the raw ``(M, 10)`` vectors of every frame (empty for I-frames), when asked for.
+    """
+
+    path: str
+    codec: str
+    fps: float
+    frame_types: str
+    gop_index: np.ndarray
+    gop_pos: np.ndarray
+    iframes: np.ndarray
+    mv: np.ndarray
+    residual: np.ndarray
+    accumulate: bool
+    precision: str = "exact"
+    frames: np.ndarray | None = None
+    vectors: list[np.ndarray] | None = None
+    source: str | None = None  # the original file when ``path`` is a re-encoded copy
+    skipped_leading: int = 0  # frames before the first I-frame, which have no reference
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_types)
+
+    @property
+    def num_gops(self) -> int:
+        return len(self.iframes)
+
+    @property
+    def height(self) -> int:
+        return int(self.iframes.shape[1])
+
+    @property
+    def width(self) -> int:
+        return int(self.iframes.shape[2])
+
+    def iframe(self, t: int) -> np.ndarray:
+        """The I-frame ``(H, W, 3) uint8`` of frame ``t``'s GOP."""
+        return self.iframes[self.gop_index[t]]
+
+    def p_positions(self) -> np.ndarray:
+        """Indices of the P-frames, the only frames with motion and residual."""
+        return np.flatnonzero(self.gop_pos > 0)
+
+
+class _FrameBuffer:
+    """Preallocated ``(capacity, *shape)`` storage for per-frame arrays; grows by doubling."""
+
+    def __init__(self, capacity: int, shape: tuple[int, ...], dtype):
+        self.array = np.empty((max(capacity, 1), *shape), dtype)
+        self.size = 0
+
+    def next_slot(self) -> np.ndarray:
+        """The next frame's ``shape``-sized slot, to be filled by the caller."""
+        if self.size == len(self.array):
+            grown = np.empty((2 * len(self.array), *self.array.shape[1:]), self.array.dtype)
+            grown[: self.size] = self.array
+            self.array = grown
+        self.size += 1
+        return self.array[self.size - 1]
+
+    def result(self) -> np.ndarray:
+        return self.array[: self.size]
+
+
+def extract(
+    path: str | Path,
+    *,
+    accumulate: bool = True,
+    precision: str = "exact",
+    keep_frames: bool = False,
+    keep_vectors: bool = False,
+    reencode: bool = False,
+    prefetch: int = 8,
+) -> Representations:
+    """Decode ``path`` once and compute I-frames, motion fields and residuals of all frames.
+
+    Args:
+        accumulate: trace motion and residual back to the GOP's I-frame (CoViAR's default).
+        precision: ``"exact"`` (int16) or ``"compact"`` (int8, clipped; see the module docstring).
+        keep_frames: also keep every decoded RGB frame (``frames``).
+        keep_vectors: also keep FFmpeg's raw vectors of every frame (``vectors``).
+        reencode: when the video has B-frames, re-encode it (MPEG-4 Part 2, no B-frames, GOP 12,
+            the source's size) in a temporary folder and extract that, instead of raising.
+        prefetch: frames decoded ahead in a background thread (0: decode inline).
+
+    Raises:
+        BFramesError: the video has B-frames and ``reencode`` is False.
+        VideoError: the file is unusable or too short for one GOP (an I-frame and a P-frame).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    try:
+        return _extract(Path(path), accumulate, precision, keep_frames, keep_vectors, prefetch)
+    except BFramesError:
+        if not reencode:
+            raise
+    from kdlab.codec.encode import EncodeSettings, reencode_file
+
+    info = probe(path)
+    settings = EncodeSettings(width=info.width - info.width % 2, height=info.height - info.height % 2)
+    tmp = Path(tempfile.mkdtemp(prefix="kdlab-reencode-"))
+    try:
+        copy = reencode_file(path, tmp / (Path(path).stem + ".mp4"), settings)
+        reps = _extract(copy, accumulate, precision, keep_frames, keep_vectors, prefetch)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    reps.source = str(path)
+    return reps
+
+
+def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, prefetch) -> Representations:
+    info = probe(path)
+    capacity = info.header_frames or 64
+    store = np.int16 if precision == "exact" else np.int8
+    types: list[str] = []
+    gop_index: list[int] = []
+    gop_pos: list[int] = []
+    iframes: list[np.ndarray] = []
+    vectors: list[np.ndarray] = []
+    skipped = position = 0
+    tracer = None
+
+    for frame in iter_frames(path, rgb=True, mvs=True, prefetch=prefetch):
+        rgb = frame.rgb
+        height, width = rgb.shape[:2]
+        if tracer is None:
+            tracer = MotionTracer(height, width, accumulate)
+            mv_buffer = _FrameBuffer(capacity, (height, width, 2), store)
+            residual_buffer = _FrameBuffer(capacity, (height, width, 3), store)
+            frame_buffer = _FrameBuffer(capacity if keep_frames else 0, (height, width, 3), np.uint8)
+        if frame.pict_type == "I":
+            iframes.append(rgb)
+            tracer.start_gop(rgb)
+            position = 0
+            mv_buffer.next_slot()[...] = 0
+            residual_buffer.next_slot()[...] = 0
+        elif not iframes:  # P-frames before the first I-frame have nothing to refer to
+            skipped += 1
+            continue
+        else:
+            position += 1
+            block_field = motion.block_motion(frame.mvs, height, width)
+            tracer.step(block_field, rgb, mv_buffer.next_slot(), residual_buffer.next_slot())
+        types.append(frame.pict_type)
+        gop_index.append(len(iframes) - 1)
+        gop_pos.append(position)
+        if keep_frames:
+            frame_buffer.next_slot()[...] = rgb
+        if keep_vectors:
+            vectors.append(frame.mvs if frame.mvs is not None else np.zeros((0, 10), np.int32))
+
+    if not types or "P" not in types:
+        raise VideoError(
+            path,
+            f"is too short for one GOP: {len(types)} decodable frame(s), "
+            f"{'no P-frame' if types else 'no I-frame'} (kdlab needs an I-frame followed by at least one P-frame)",
+            "use a longer clip; a still image or a single key frame has no motion",
+        )
+    return Representations(
+        path=str(path),
+        codec=info.codec,
+        fps=info.fps,
+        frame_types="".join(types),
+        gop_index=np.asarray(gop_index, np.int32),
+        gop_pos=np.asarray(gop_pos, np.int32),
+        iframes=np.stack(iframes),
+        mv=mv_buffer.result(),
+        residual=residual_buffer.result(),
+        accumulate=accumulate,
+        precision=precision,
+        frames=frame_buffer.result() if keep_frames else None,
+        vectors=vectors if keep_vectors else None,
+        skipped_leading=skipped,
+    )

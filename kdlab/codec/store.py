@@ -1,0 +1,121 @@
+"""Store a video's representations on disk, compactly, for random access during training.
+
+A stored video is a folder (by convention ``<name>.kdv``) holding plain ``.npy`` arrays and a
+``meta.json``::
+
+    meta.json         format version, source file (path, size, mtime), extraction settings,
+                      codec, fps, frame types, skipped leading frames
+    iframes.npy       (G, H, W, 3) uint8
+    mv.npy            (N, H, W, 2) int8     motion, clipped to [-128, 127]
+    residual.npy      (N, H, W, 3) int8     residual, clipped to [-128, 127]
+    gop_index.npy     (N,) int32
+    gop_pos.npy       (N,) int32
+
+Clipping to int8 loses nothing CoViAR's networks see (see :mod:`kdlab.codec.extract`).
+:func:`load` memory-maps the arrays, so reading one frame's motion and residual touches only
+those bytes, and several DataLoader workers share the page cache.
+
+Writes are atomic: everything goes to a temporary folder beside the target, which is renamed
+into place once complete; an interrupted write leaves no folder under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from kdlab.codec.extract import Representations
+from kdlab.errors import KdlabError
+
+FORMAT_VERSION = 1
+_ARRAYS = ("iframes", "mv", "residual", "gop_index", "gop_pos")
+
+
+def source_signature(path: str | Path) -> dict:
+    """What identifies a source file's content cheaply: resolved path, size and mtime (ns)."""
+    stat = Path(path).stat()
+    return {"path": str(Path(path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def save(reps: Representations, folder: str | Path, settings: dict | None = None) -> Path:
+    """Write ``reps`` (any precision; stored as int8) to ``folder`` atomically and return it.
+
+    ``settings`` (e.g. ``{"accumulate": True}``) is kept in ``meta.json`` so that a cache can
+    tell when it was built with other settings.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(f".{folder.name}.part-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        arrays = {
+            "iframes": reps.iframes.astype(np.uint8, copy=False),
+            "mv": _int8(reps.mv),
+            "residual": _int8(reps.residual),
+            "gop_index": reps.gop_index.astype(np.int32, copy=False),
+            "gop_pos": reps.gop_pos.astype(np.int32, copy=False),
+        }
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", array)
+        source = reps.source or reps.path
+        meta = {
+            "format": FORMAT_VERSION,
+            "source": source_signature(source) if Path(source).exists() else {"path": str(source)},
+            "settings": {"accumulate": reps.accumulate, **(settings or {})},
+            "codec": reps.codec,
+            "fps": reps.fps,
+            "frame_types": reps.frame_types,
+            "skipped_leading": reps.skipped_leading,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _int8(array: np.ndarray) -> np.ndarray:
+    return array if array.dtype == np.int8 else np.clip(array, -128, 127).astype(np.int8)
+
+
+def read_meta(folder: str | Path) -> dict:
+    """The ``meta.json`` of a stored video, or raise :class:`KdlabError` naming the folder."""
+    path = Path(folder) / "meta.json"
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise KdlabError(f"{folder}: not a stored video (no meta.json); build it with `kdlab cache` or save()") from None
+    except json.JSONDecodeError as exc:
+        raise KdlabError(f"{path}: damaged ({exc}); delete {folder} and build it again") from None
+    if meta.get("format") != FORMAT_VERSION:
+        raise KdlabError(f"{folder}: stored with format {meta.get('format')}, this kdlab reads {FORMAT_VERSION}; rebuild it")
+    return meta
+
+
+def load(folder: str | Path, mmap: bool = True) -> Representations:
+    """Open a stored video; arrays are memory-mapped (read-only) unless ``mmap`` is False."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    try:
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None) for name in _ARRAYS}
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        raise KdlabError(f"{folder}: incomplete or damaged ({exc}); delete it and build it again") from None
+    return Representations(
+        path=str(folder),
+        codec=meta["codec"],
+        fps=meta["fps"],
+        frame_types=meta["frame_types"],
+        accumulate=meta["settings"]["accumulate"],
+        precision="compact",
+        source=meta["source"]["path"],
+        skipped_leading=meta["skipped_leading"],
+        extra={"settings": meta["settings"]},
+        **arrays,
+    )

@@ -1,0 +1,103 @@
+"""kdlab's distillation losses: pure functions plus thin ``nn.Module`` wrappers, one module per method.
+
+A plain-dict registry maps a method name to its loss module::
+
+    from kdlab.losses import build_loss
+    loss = build_loss("camkd", temperature=4.0, reference_scaling=True)
+
+=============  ======================================================  ==========================
+name           method                                                  module
+=============  ======================================================  ==========================
+``ce``         no distillation (the student alone)                     :mod:`kdlab.losses.kd`
+``kd``         Hinton KD, one teacher                                  :mod:`kdlab.losses.kd`
+``avg_kd``     mean of the per-teacher KD losses                       :mod:`~.multi_teacher`
+``kd_to_avg``  KD to the mean of the teachers' soft targets            :mod:`~.multi_teacher`
+``weighted_kd`` fixed teacher weights                                  :mod:`~.multi_teacher`
+``ebkd``       entropy-weighted (Kwon et al., ICASSP 2020)             :mod:`kdlab.losses.ebkd`
+``camkd``      confidence-aware (Zhang et al., ICASSP 2022)            :mod:`kdlab.losses.camkd`
+``aekd``       adaptive ensemble in gradient space (Du et al. 2020)    :mod:`kdlab.losses.aekd`
+``dkd``        decoupled KD (Zhao et al., CVPR 2022)                   :mod:`kdlab.losses.dkd`
+``fitnets``    feature hints (Romero et al., ICLR 2015)                :mod:`kdlab.losses.fitnets`
+=============  ======================================================  ==========================
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from kdlab.errors import ConfigError
+from kdlab.losses.aekd import AEKD, aekd_loss, aekd_weights
+from kdlab.losses.base import DistillLoss, FeatureInputs
+from kdlab.losses.camkd import CAMKD, camkd_feature_loss, camkd_kd_loss, confidence_weights
+from kdlab.losses.dkd import DKD, dkd_loss, multi_dkd_loss
+from kdlab.losses.ebkd import EBKD, ebkd_loss, entropy_weights
+from kdlab.losses.fitnets import FitNets, hint_loss
+from kdlab.losses.kd import KD, CrossEntropyOnly, cross_entropy, kd_loss
+from kdlab.losses.multi_teacher import AvgKD, KDToAvg, WeightedKD, avg_kd, kd_to_avg, weighted_kd
+
+LOSSES: dict[str, type[DistillLoss]] = {
+    "ce": CrossEntropyOnly,
+    "kd": KD,
+    "avg_kd": AvgKD,
+    "kd_to_avg": KDToAvg,
+    "weighted_kd": WeightedKD,
+    "ebkd": EBKD,
+    "camkd": CAMKD,
+    "aekd": AEKD,
+    "dkd": DKD,
+    "fitnets": FitNets,
+}
+
+
+def list_losses() -> list[str]:
+    """Sorted names of the registered losses."""
+    return sorted(LOSSES)
+
+
+def build_loss(name: str, **kwargs: Any) -> DistillLoss:
+    """Build the loss module ``name`` with its hyperparameters; unknown names or keys raise :class:`ConfigError`."""
+    if name not in LOSSES:
+        raise ConfigError(f"loss={name!r} is unknown; valid choices: {', '.join(list_losses())}")
+    cls = LOSSES[name]
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"loss {name!r} has no option(s) {unknown}; valid options: {', '.join(accepted) or '(none)'}"
+        )
+    return cls(**kwargs)
+
+
+__all__ = [
+    "AEKD",
+    "CAMKD",
+    "DKD",
+    "EBKD",
+    "KD",
+    "LOSSES",
+    "AvgKD",
+    "CrossEntropyOnly",
+    "DistillLoss",
+    "FeatureInputs",
+    "FitNets",
+    "KDToAvg",
+    "WeightedKD",
+    "aekd_loss",
+    "aekd_weights",
+    "avg_kd",
+    "build_loss",
+    "camkd_feature_loss",
+    "camkd_kd_loss",
+    "confidence_weights",
+    "cross_entropy",
+    "dkd_loss",
+    "ebkd_loss",
+    "entropy_weights",
+    "hint_loss",
+    "kd_loss",
+    "kd_to_avg",
+    "list_losses",
+    "multi_dkd_loss",
+    "weighted_kd",
+]

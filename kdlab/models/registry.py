@@ -1,0 +1,56 @@
+"""A timm-style model registry: ``@register_model`` on factories, ``create_model(name, ...)``.
+
+Usage::
+
+    from kdlab.models import create_model, list_models
+    net = create_model("resnet18_tiny", representation="mv", num_classes=101)
+    logits = net(torch.randn(4, 3, 2, 64, 64))        # (B, T, C, H, W) -> (4, 101)
+
+A factory has the signature ``fn(representation, num_classes, pretrained, **kwargs) -> TSNNet``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kdlab.errors import ConfigError
+from kdlab.models.stems import TSNNet, check_representation
+
+ModelFactory = Callable[..., TSNNet]
+
+_MODELS: dict[str, ModelFactory] = {}
+
+
+def register_model(fn: ModelFactory) -> ModelFactory:
+    """Decorator: register ``fn`` under its ``__name__``; a name can be registered once."""
+    name = fn.__name__
+    if name in _MODELS:
+        raise ValueError(f"model {name!r} is already registered")
+    _MODELS[name] = fn
+    return fn
+
+
+def list_models() -> list[str]:
+    """Sorted names of all registered models."""
+    return sorted(_MODELS)
+
+
+def create_model(
+    name: str,
+    representation: str = "iframe",
+    num_classes: int = 1000,
+    pretrained: bool = False,
+    **kwargs: Any,
+) -> TSNNet:
+    """Build the registered model ``name`` for one representation (``iframe``, ``mv`` or ``residual``).
+
+    ``kwargs`` go to the factory (e.g. ``width_mult``, ``layers``, ``drop_rate``). The returned
+    model's ``arch`` is ``name``. Unknown names or representations raise :class:`ConfigError`.
+    """
+    if name not in _MODELS:
+        raise ConfigError(f"model={name!r} is unknown; valid choices: {', '.join(list_models())}")
+    check_representation(representation)
+    model = _MODELS[name](representation=representation, num_classes=num_classes, pretrained=pretrained, **kwargs)
+    model.arch = name
+    return model

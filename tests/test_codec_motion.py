@@ -1,0 +1,176 @@
+"""Recovered motion, accumulation, warping and residuals on videos whose motion is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kdlab.codec import extract, iter_frames, motion
+from kdlab.codec.trace import MotionTracer
+
+
+def _interior_blocks(square, t, mvs, margin=0):
+    """Vectors of the blocks that lie wholly inside the square in frame t (and t-1)."""
+    x0, y0 = square.corner(t)
+    px, py = square.corner(t - 1)
+    left, top = max(x0, px) + margin, max(y0, py) + margin
+    right, bottom = min(x0, px) + square.size - margin, min(y0, py) + square.size - margin
+    w, h = mvs[:, 1], mvs[:, 2]
+    bx0, by0 = mvs[:, 5] - w // 2, mvs[:, 6] - h // 2
+    inside = (bx0 >= left) & (by0 >= top) & (bx0 + w <= right) & (by0 + h <= bottom)
+    return mvs[inside]
+
+
+def test_vectors_have_the_objects_sign_and_size(square):
+    frames = list(iter_frames(square.path))
+    assert [f.pict_type for f in frames] == list("IPPPPPPPPPPP" * 2)
+    hits = total = 0
+    for frame in frames:
+        if frame.pict_type != "P":
+            continue
+        inner = _interior_blocks(square, frame.index, frame.mvs)
+        assert len(inner) > 0, f"frame {frame.index}: no block wholly inside the square"
+        mv = inner[:, 5:7] - inner[:, 3:5]  # dst - src: CoViAR's displacement from the reference
+        assert (np.sign(mv[:, 0]) >= 0).all() and (np.sign(mv[:, 1]) <= 0).all()
+        hits += int((mv == square.velocity).all(axis=1).sum())
+        total += len(mv)
+    assert hits / total >= 0.9, f"only {hits}/{total} interior blocks recovered {square.velocity}"
+
+
+def test_static_background_has_zero_motion(square):
+    for frame in iter_frames(square.path):
+        if frame.pict_type != "P":
+            continue
+        x, y = square.corner(frame.index)
+        px, py = square.corner(frame.index - 1)
+        w, h = frame.mvs[:, 1], frame.mvs[:, 2]
+        bx0, by0 = frame.mvs[:, 5] - w // 2, frame.mvs[:, 6] - h // 2
+        far = (bx0 + w < min(x, px) - 16) | (bx0 > max(x, px) + square.size + 16)
+        far |= (by0 + h < min(y, py) - 16) | (by0 > max(y, py) + square.size + 16)
+        background = frame.mvs[far]
+        moving = (background[:, 5:7] != background[:, 3:5]).any(axis=1)
+        assert moving.mean() <= 0.05
+
+
+def test_accumulated_motion_is_the_sum_of_per_frame_motion(square):
+    """For constant motion, the accumulated field is the sum of the per-frame fields along the trace."""
+    acc = extract(square.path, accumulate=True)
+    step = extract(square.path, accumulate=False)
+    vx, vy = square.velocity
+    for t in range(step.num_frames):
+        k = int(acc.gop_pos[t])
+        if k == 0:
+            continue
+        # pixels deep inside the square now, whose trace stays inside it back to the I-frame
+        x, y = square.corner(t)
+        ys, xs = slice(y + 8, y + square.size - 8), slice(x + 8, x + square.size - 8)
+        # follow the trace: at step j back, the pixel was at p - j * v
+        summed = sum(
+            step.mv[t - j][ys.start - j * vy : ys.stop - j * vy, xs.start - j * vx : xs.stop - j * vx].astype(np.int32)
+            for j in range(k)
+        )
+        accumulated = acc.mv[t][ys, xs]
+        agree = (accumulated == summed).all(axis=-1).mean()
+        assert agree >= 0.9, f"frame {t}: accumulated motion equals the summed steps on only {agree:.0%}"
+        exact = (accumulated == (k * vx, k * vy)).all(axis=-1).mean()
+        assert exact >= 0.9, f"frame {t}: accumulated motion is {k} x {square.velocity} on only {exact:.0%}"
+
+
+@pytest.mark.parametrize("accumulate", [True, False])
+def test_warped_reference_plus_residual_is_the_decoded_frame(square, accumulate):
+    reps = extract(square.path, accumulate=accumulate, keep_frames=True)
+    for t in reps.p_positions():
+        reference = reps.iframe(t) if accumulate else reps.frames[t - 1]
+        rebuilt = motion.warp(reference, reps.mv[t]).astype(np.int16) + reps.residual[t]
+        np.testing.assert_array_equal(rebuilt, reps.frames[t], err_msg=f"frame {t}")
+
+
+def test_motion_compensation_lowers_residual_energy(square):
+    reps = extract(square.path, accumulate=True, keep_frames=True)
+    for t in reps.p_positions():
+        zero_motion = reps.frames[t].astype(np.int32) - reps.iframe(t)
+        compensated = reps.residual[t].astype(np.int32)
+        assert (compensated**2).sum() < 0.5 * (zero_motion**2).sum(), f"frame {t}"
+
+
+def test_extraction_layout(square):
+    reps = extract(square.path)
+    n, (h, w) = 24, (128, 192)
+    assert reps.frame_types == "IPPPPPPPPPPP" * 2
+    assert reps.iframes.shape == (2, h, w, 3) and reps.iframes.dtype == np.uint8
+    assert reps.mv.shape == (n, h, w, 2) and reps.residual.shape == (n, h, w, 3)
+    np.testing.assert_array_equal(reps.gop_index, [0] * 12 + [1] * 12)
+    np.testing.assert_array_equal(reps.gop_pos, list(range(12)) * 2)
+    assert not reps.mv[reps.gop_pos == 0].any() and not reps.residual[reps.gop_pos == 0].any()
+    compact = extract(square.path, precision="compact")
+    assert compact.mv.dtype == np.int8 and compact.residual.dtype == np.int8
+    np.testing.assert_array_equal(compact.residual, np.clip(reps.residual, -128, 127))
+    np.testing.assert_array_equal(compact.mv, np.clip(reps.mv, -128, 127))
+
+
+# --- the pure functions, on hand-made inputs -------------------------------------------------
+
+
+def _vector(dst_x, dst_y, mv_x, mv_y, w=16, h=16, source=-1):
+    """One raw FFmpeg vector (MV_FIELDS order) of a block centred on dst with motion dst - src."""
+    return [source, w, h, dst_x - mv_x, dst_y - mv_y, dst_x, dst_y, -2 * mv_x, -2 * mv_y, 2]
+
+
+def test_block_motion_paints_blocks_and_leaves_uncovered_cells_zero():
+    mvs = np.array([_vector(8, 8, 3, -1), _vector(36, 4, -2, 5, w=8, h=8), _vector(24, 8, 9, 9, source=1)], np.int32)
+    field = motion.block_motion(mvs, 16, 48)
+    assert field.shape == (2, 6, 2)  # natural cell: gcd(16, 8, corners) = 8
+    np.testing.assert_array_equal(field[:, :2], np.broadcast_to([3, -1], (2, 2, 2)))
+    np.testing.assert_array_equal(field[0, 4], [-2, 5])
+    assert not field[:, 2:4].any(), "a future-reference vector (source=+1) must not be painted"
+    assert not field[1, 4:].any() and not field[0, 5].any()
+    dense = motion.dense_motion(field, 16, 48)
+    assert dense.shape == (16, 48, 2)
+    np.testing.assert_array_equal(dense[0:16, 0:16], np.broadcast_to([3, -1], (16, 16, 2)))
+    np.testing.assert_array_equal(dense[0:8, 32:40], np.broadcast_to([-2, 5], (8, 8, 2)))
+
+
+def test_source_index_clamps_to_the_frame_edges():
+    mv = np.zeros((4, 5, 2), np.int32)
+    mv[..., 0] = 2  # everything came from 2 px to the left
+    src = motion.source_index(mv)
+    xs = src % 5
+    np.testing.assert_array_equal(xs[0], [0, 0, 0, 1, 2])
+    image = np.arange(20, dtype=np.uint8).reshape(4, 5, 1).repeat(3, axis=2)
+    np.testing.assert_array_equal(motion.warp(image, mv)[1, :, 0], [5, 5, 5, 6, 7])
+
+
+def test_compose_chains_two_steps():
+    right = np.zeros((3, 6, 2), np.int32)
+    right[..., 0] = 1
+    once = motion.source_index(right)
+    twice = motion.compose(once, once)
+    np.testing.assert_array_equal(motion.motion_from_index(twice)[1, 2:], np.broadcast_to([2, 0], (4, 2)))
+    np.testing.assert_array_equal(motion.motion_from_index(twice)[1, :2], [[0, 0], [1, 0]])  # clamped at the edge
+
+
+@pytest.mark.parametrize("accumulate", [True, False])
+def test_fast_tracer_equals_the_pure_functions(square, accumulate, samples):
+    """MotionTracer (the fast path) reproduces motion.py's definitions on real and synthetic video."""
+    for path in (square.path, samples / "v_SoccerJuggling_g23_c01.avi"):
+        tracer = None
+        for frame in iter_frames(path):
+            height, width = frame.rgb.shape[:2]
+            if frame.pict_type == "I":
+                tracer = tracer or MotionTracer(height, width, accumulate)
+                tracer.start_gop(frame.rgb)
+                iframe, previous = frame.rgb, frame.rgb
+                trace = motion.identity_index(height, width)
+                continue
+            block = motion.block_motion(frame.mvs, height, width)
+            mv, res = tracer.step(block, frame.rgb)
+            step_mv = motion.dense_motion(block, height, width)
+            step_src = motion.source_index(step_mv)
+            if accumulate:
+                trace = motion.compose(trace, step_src)
+                np.testing.assert_array_equal(mv, motion.motion_from_index(trace))
+                np.testing.assert_array_equal(res, motion.residual(frame.rgb, iframe, trace))
+            else:
+                np.testing.assert_array_equal(mv, step_mv)
+                np.testing.assert_array_equal(res, motion.residual(frame.rgb, previous, step_src))
+            previous = frame.rgb
