@@ -287,6 +287,16 @@ def test_aekd_gradients_match_autograd() -> None:
         torch.testing.assert_close(grads[k], auto)
 
 
+def test_aekd_weights_are_optimal_for_realistically_small_gradients() -> None:
+    # a student close to its teachers on a batch of 32: G ~ 1e-7, far below libsvm's absolute tolerance
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(32, 10))
+    zs = base + 0.1 * rng.normal(size=base.shape)
+    zts = base + 0.1 * rng.normal(size=(3, *base.shape))
+    got = aekd_weights(torch.tensor(zs), torch.tensor(zts), T, 0.6).numpy()
+    np.testing.assert_allclose(got, np_aekd_weights(zs, zts, T, 0.6), atol=2e-4)
+
+
 def test_min_norm_weights_cancel_opposite_gradients() -> None:
     a = torch.tensor([1.0, 2.0, 0.0])
     vectors = torch.stack([a, -a, torch.tensor([0.0, 0.0, 5.0])])

@@ -99,6 +99,9 @@ def test_unknown_names_raise_config_error_listing_choices() -> None:
     with pytest.raises(ConfigError, match="iframe, mv, residual") as err:
         create_model("resnet18_tiny", representation="optical_flow")
     assert "optical_flow" in str(err.value)
+    with pytest.raises(ConfigError, match="width_mult, layers, drop_rate") as err:
+        create_model("resnet18_tiny", widht_mult=0.5)
+    assert "widht_mult" in str(err.value)
 
 
 def test_wrong_input_channels_are_reported() -> None:
@@ -122,7 +125,10 @@ def fake_imagenet(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, torch.
 
 @pytest.mark.parametrize(
     "name, conv1, inner",
-    [("resnet18", "conv1.weight", "layer3.1.conv2.weight"), ("mobilenet_v3_small", "features.0.0.weight", "classifier.0.weight")],
+    [
+        ("resnet18", "conv1.weight", "layer3.1.conv2.weight"),
+        ("mobilenet_v3_small", "features.0.0.weight", "classifier.0.weight"),
+    ],
 )
 def test_pretrained_loads_weights_and_averages_the_rgb_kernel_for_mv(fake_imagenet, name, conv1, inner) -> None:
     mv = create_model(name, "mv", num_classes=10, pretrained=True)

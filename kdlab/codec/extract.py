@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,6 +207,12 @@ def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, prefe
             f"is too short for one GOP: {len(types)} decodable frame(s), "
             f"{'no P-frame' if types else 'no I-frame'} (kdlab needs an I-frame followed by at least one P-frame)",
             "use a longer clip; a still image or a single key frame has no motion",
+        )
+    if info.codec == "h264":
+        warnings.warn(
+            f"{path}: H.264 may predict from several past frames; kdlab assumes the previous one (CoViAR's "
+            f"model), so these representations approximate. For exact ones: `kdlab reencode {path} --out DIR`",
+            stacklevel=3,
         )
     return Representations(
         path=str(path),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -151,7 +150,6 @@ def _decode(path: Path, rgb: bool, mvs: bool, allow_bframes: bool) -> Iterator[D
     if mvs:
         stream.codec_context.options = {"flags2": "+export_mvs"}
     header_frames = int(stream.frames or 0)
-    warned_multi_ref = False
     index = -1
     with container:
         try:
@@ -171,13 +169,6 @@ def _decode(path: Path, rgb: bool, mvs: bool, allow_bframes: bool) -> Iterator[D
                         f"has {'B' if pict != 'S' else 'sprite (S)'}-frames (the first at frame {index}): they are "
                         "predicted from future frames too, which breaks CoViAR's single backward chain to the I-frame",
                         REENCODE_HINT.format(path=path),
-                    )
-                if mvs and pict == "P" and stream.codec_context.name == "h264" and not warned_multi_ref:
-                    warned_multi_ref = True
-                    warnings.warn(
-                        f"{path}: H.264 may predict from several past frames; kdlab assumes the previous one "
-                        f"(CoViAR's model), so its representations approximate. {REENCODE_HINT.format(path=path)}",
-                        stacklevel=3,
                     )
                 yield DecodedFrame(
                     index=index,

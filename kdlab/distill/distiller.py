@@ -91,7 +91,8 @@ class Distiller(nn.Module):
     def _run_teachers(self, inputs: Mapping[str, Tensor], with_features: bool) -> tuple[Tensor, list[Tensor]]:
         if not self.teachers:
             raise ConfigError(
-                f"loss {type(self.loss_module).__name__} needs teachers: pass teacher models or precomputed teacher_logits"
+                f"loss {type(self.loss_module).__name__} needs teachers:"
+                " pass teacher models or precomputed teacher_logits"
             )
         logits, feats = [], []
         with torch.no_grad():

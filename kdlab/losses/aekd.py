@@ -36,7 +36,9 @@ from kdlab.losses.base import FeatureInputs, stack_teachers
 from kdlab.losses.multi_teacher import MultiTeacherKD, weighted_kd
 
 
-def kd_logit_gradients(logits_student: Tensor, logits_teachers: Tensor | Sequence[Tensor], temperature: float) -> Tensor:
+def kd_logit_gradients(
+    logits_student: Tensor, logits_teachers: Tensor | Sequence[Tensor], temperature: float
+) -> Tensor:
     """``d KD(z_s, z_k) / d z_s`` for each teacher: ``(B, C), (K, B, C) -> (K, B, C)`` (KD with batch mean)."""
     z_t = stack_teachers(logits_teachers).detach()
     p_s = F.softmax(logits_student.detach() / temperature, dim=-1)
@@ -89,5 +91,12 @@ class AEKD(MultiTeacherKD):
         super().__init__(temperature)
         self.upper = upper
 
-    def forward(self, logits_student, logits_teachers, target, epoch=0, features: FeatureInputs | None = None):
+    def forward(
+        self,
+        logits_student: Tensor,
+        logits_teachers: Tensor,
+        target: Tensor,
+        epoch: int = 0,
+        features: FeatureInputs | None = None,
+    ) -> dict[str, Tensor]:
         return {"loss_kd": aekd_loss(logits_student, logits_teachers, self.temperature, self.upper)}

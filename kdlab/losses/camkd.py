@@ -123,7 +123,8 @@ class CAMKD(DistillLoss):
         if self.needs_features:
             feats = require_features(self, features)
             embedded = [
-                conn(feats.student, tuple(f_t.shape[-2:])) for conn, f_t in zip(self.connectors, feats.teachers, strict=True)
+                conn(feats.student, tuple(f_t.shape[-2:]))
+                for conn, f_t in zip(self.connectors, feats.teachers, strict=True)
             ]
             logits_embedded = torch.stack(
                 [head(g, feats.num_segments) for head, g in zip(feats.teacher_heads, embedded)]

@@ -83,6 +83,13 @@ class DKD(DistillLoss):
         super().__init__()
         self.alpha, self.beta, self.temperature, self.warmup = alpha, beta, temperature, warmup
 
-    def forward(self, logits_student, logits_teachers, target, epoch=0, features: FeatureInputs | None = None):
+    def forward(
+        self,
+        logits_student: Tensor,
+        logits_teachers: Tensor,
+        target: Tensor,
+        epoch: int = 0,
+        features: FeatureInputs | None = None,
+    ) -> dict[str, Tensor]:
         loss = multi_dkd_loss(logits_student, logits_teachers, target, self.alpha, self.beta, self.temperature)
         return {"loss_kd": warmup_factor(epoch, self.warmup) * loss}

@@ -48,5 +48,12 @@ def ebkd_loss(
 class EBKD(MultiTeacherKD):
     """``{"loss_kd": ebkd_loss(z_s, z_t, T)}``."""
 
-    def forward(self, logits_student, logits_teachers, target, epoch=0, features: FeatureInputs | None = None):
+    def forward(
+        self,
+        logits_student: Tensor,
+        logits_teachers: Tensor,
+        target: Tensor,
+        epoch: int = 0,
+        features: FeatureInputs | None = None,
+    ) -> dict[str, Tensor]:
         return {"loss_kd": ebkd_loss(logits_student, logits_teachers, self.temperature)}

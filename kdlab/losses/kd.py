@@ -44,7 +44,14 @@ class CrossEntropyOnly(DistillLoss):
 
     uses_teachers = False
 
-    def forward(self, logits_student, logits_teachers, target, epoch=0, features=None) -> dict[str, Tensor]:
+    def forward(
+        self,
+        logits_student: Tensor,
+        logits_teachers: Tensor,
+        target: Tensor,
+        epoch: int = 0,
+        features: FeatureInputs | None = None,
+    ) -> dict[str, Tensor]:
         return {}
 
 

@@ -62,14 +62,28 @@ class MultiTeacherKD(DistillLoss):
 class AvgKD(MultiTeacherKD):
     """``{"loss_kd": avg_kd(z_s, z_t, T)}``: the mean of the per-teacher KD losses."""
 
-    def forward(self, logits_student, logits_teachers, target, epoch=0, features: FeatureInputs | None = None):
+    def forward(
+        self,
+        logits_student: Tensor,
+        logits_teachers: Tensor,
+        target: Tensor,
+        epoch: int = 0,
+        features: FeatureInputs | None = None,
+    ) -> dict[str, Tensor]:
         return {"loss_kd": avg_kd(logits_student, logits_teachers, self.temperature)}
 
 
 class KDToAvg(MultiTeacherKD):
     """``{"loss_kd": kd_to_avg(z_s, z_t, T)}``: KD to the mean of the teachers' soft targets."""
 
-    def forward(self, logits_student, logits_teachers, target, epoch=0, features: FeatureInputs | None = None):
+    def forward(
+        self,
+        logits_student: Tensor,
+        logits_teachers: Tensor,
+        target: Tensor,
+        epoch: int = 0,
+        features: FeatureInputs | None = None,
+    ) -> dict[str, Tensor]:
         return {"loss_kd": kd_to_avg(logits_student, logits_teachers, self.temperature)}
 
 
@@ -92,7 +106,14 @@ class WeightedKD(MultiTeacherKD):
             )
         self.register_buffer("weights", torch.tensor(w))
 
-    def forward(self, logits_student, logits_teachers, target, epoch=0, features: FeatureInputs | None = None):
+    def forward(
+        self,
+        logits_student: Tensor,
+        logits_teachers: Tensor,
+        target: Tensor,
+        epoch: int = 0,
+        features: FeatureInputs | None = None,
+    ) -> dict[str, Tensor]:
         z_t = stack_teachers(logits_teachers)
         if z_t.shape[0] != len(self.weights):
             raise ConfigError(f"weighted_kd has {len(self.weights)} weights but there are {z_t.shape[0]} teachers")

@@ -81,52 +81,41 @@ class MobileNetV3(TSNNet):
         return self.classifier[-1]
 
 
-def _mobilenet_v3(
-    variant: str,
-    representation: str,
-    num_classes: int,
-    pretrained: bool,
-    width_mult: float = 1.0,
-    drop_rate: float = 0.2,
-) -> MobileNetV3:
-    model = MobileNetV3(variant, representation, num_classes, width_mult, drop_rate)
-    if pretrained:
-        if width_mult != 1.0:
-            raise ConfigError(
-                f"pretrained=true needs the full-size mobilenet_v3_{variant} (width_mult=1), got width_mult={width_mult};"
-                " set pretrained=false"
+#: registry name -> (torchvision variant, default width_mult)
+MOBILENET_VARIANTS: dict[str, tuple[str, float]] = {
+    "mobilenet_v3_small": ("small", 1.0),
+    "mobilenet_v3_large": ("large", 1.0),
+    "mobilenet_v3_small_tiny": ("small", TINY_WIDTH),
+    "mobilenet_v3_large_tiny": ("large", TINY_WIDTH),
+}
+
+
+def _register_mobilenet(name: str, variant: str, default_width: float) -> None:
+    """Register ``name`` as torchvision's MobileNetV3-``variant`` with another default ``width_mult``."""
+
+    def factory(
+        representation: str = "iframe",
+        num_classes: int = 1000,
+        pretrained: bool = False,
+        width_mult: float = default_width,
+        drop_rate: float = 0.2,
+    ) -> MobileNetV3:
+        model = MobileNetV3(variant, representation, num_classes, width_mult, drop_rate)
+        if pretrained:
+            if width_mult != 1.0:
+                raise ConfigError(
+                    f"pretrained=true needs the full-size mobilenet_v3_{variant} (width_mult=1),"
+                    f" got width_mult={width_mult}; set pretrained=false"
+                )
+            load_pretrained(
+                model, f"mobilenet_v3_{variant}", conv1_key="features.0.0.weight", classifier_prefix="classifier.3."
             )
-        load_pretrained(model, f"mobilenet_v3_{variant}", conv1_key="features.0.0.weight", classifier_prefix="classifier.3.")
-    return model
+        return model
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = f"MobileNetV3-{variant.capitalize()} (Howard et al., ICCV 2019), width_mult={default_width}."
+    register_model(factory)
 
 
-@register_model
-def mobilenet_v3_small(
-    representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs
-) -> MobileNetV3:
-    """MobileNetV3-Small (Howard et al., ICCV 2019)."""
-    return _mobilenet_v3("small", representation, num_classes, pretrained, **kwargs)
-
-
-@register_model
-def mobilenet_v3_large(
-    representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs
-) -> MobileNetV3:
-    """MobileNetV3-Large (Howard et al., ICCV 2019)."""
-    return _mobilenet_v3("large", representation, num_classes, pretrained, **kwargs)
-
-
-@register_model
-def mobilenet_v3_small_tiny(
-    representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs
-) -> MobileNetV3:
-    """MobileNetV3-Small at ``width_mult=0.25`` (see the module docstring)."""
-    return _mobilenet_v3("small", representation, num_classes, pretrained, **{"width_mult": TINY_WIDTH, **kwargs})
-
-
-@register_model
-def mobilenet_v3_large_tiny(
-    representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs
-) -> MobileNetV3:
-    """MobileNetV3-Large at ``width_mult=0.25`` (see the module docstring)."""
-    return _mobilenet_v3("large", representation, num_classes, pretrained, **{"width_mult": TINY_WIDTH, **kwargs})
+for _name, _variant in MOBILENET_VARIANTS.items():
+    _register_mobilenet(_name, *_variant)

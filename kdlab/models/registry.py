@@ -6,11 +6,14 @@ Usage::
     net = create_model("resnet18_tiny", representation="mv", num_classes=101)
     logits = net(torch.randn(4, 3, 2, 64, 64))        # (B, T, C, H, W) -> (4, 101)
 
-A factory has the signature ``fn(representation, num_classes, pretrained, **kwargs) -> TSNNet``.
+A factory has the signature ``fn(representation, num_classes, pretrained, <options>) -> TSNNet``, its
+options as explicit keyword arguments (``width_mult``, ``layers``, ...), so that an unknown option is a
+:class:`ConfigError` naming the valid ones.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +54,12 @@ def create_model(
     if name not in _MODELS:
         raise ConfigError(f"model={name!r} is unknown; valid choices: {', '.join(list_models())}")
     check_representation(representation)
-    model = _MODELS[name](representation=representation, num_classes=num_classes, pretrained=pretrained, **kwargs)
+    factory = _MODELS[name]
+    fixed = ("representation", "num_classes", "pretrained")
+    options = [p for p in inspect.signature(factory).parameters if p not in fixed]
+    unknown = sorted(set(kwargs) - set(options))
+    if unknown:
+        raise ConfigError(f"model {name!r} has no option(s) {unknown}; valid options: {', '.join(options)}")
+    model = factory(representation=representation, num_classes=num_classes, pretrained=pretrained, **kwargs)
     model.arch = name
     return model

@@ -14,7 +14,7 @@ Shapes (``B`` clips, ``T`` segments, ``C`` = 3, or 2 for ``mv``)::
 Registered full-size models (parameters with 1000 classes, iframe stem; MACs per 64x64 frame):
 ``resnet18`` 11.69 M / 148.6 M, ``resnet34`` 21.80 M / 299.6 M, ``resnet50`` 25.56 M / 335.7 M,
 ``resnet101`` 44.55 M / 638.7 M, ``resnet152`` 60.19 M / 941.8 M, and the narrower student
-``resnet18_narrow`` (``width_mult=0.5``) 3.06 M / 39.7 M. (At 224x224 multiply the MACs by 12.25.)
+``resnet18_narrow`` (``width_mult=0.5``) 3.06 M / 39.7 M. (At 224x224 the MACs are about 12x these.)
 The ``mv`` stem has 3,132 parameters fewer than ``iframe`` (2-channel ``conv1``: -3,136; ``data_bn``: +4),
 the ``residual`` stem 6 more (``data_bn``); at ``width_mult`` w, ``conv1`` has ``round(64 w)`` filters.
 
@@ -34,7 +34,7 @@ name                      width_mult  D    parameters  MACs / frame  SGD step
 ``resnet18_narrow_tiny``  0.0625      32   48,105      1.15 M        ~14 ms
 ========================  ==========  ===  ==========  ============  =========
 
-CoViAR at tiny scale keeps the paper's ratio: ``resnet152_tiny`` + 2 x ``resnet18_tiny`` has 2.4x the
+CoViAR at tiny scale keeps the paper's ratio: ``resnet152_tiny`` + 2 x ``resnet18_tiny`` has about 2.4x the
 parameters of 3 x ``resnet18_tiny``. Any variant takes ``width_mult=...`` / ``layers=[...]`` overrides.
 """
 
@@ -131,75 +131,46 @@ class ResNet(TSNNet):
         return self.fc
 
 
-def _resnet(
-    tv_name: str,
-    representation: str,
-    num_classes: int,
-    pretrained: bool,
-    width_mult: float = 1.0,
-    layers: Sequence[int] | None = None,
-    drop_rate: float = 0.0,
-) -> ResNet:
-    block, default_layers = RESNET_SPECS[tv_name]
-    layers = tuple(layers) if layers is not None else default_layers
-    model = ResNet(block, layers, representation, num_classes, width_mult, drop_rate)
-    if pretrained:
-        if width_mult != 1.0 or layers != default_layers:
-            raise ConfigError(
-                f"pretrained=true needs the full-size {tv_name} (width_mult=1, layers={list(default_layers)}),"
-                f" got width_mult={width_mult}, layers={list(layers)}; set pretrained=false"
-            )
-        load_pretrained(model, tv_name, conv1_key="conv1.weight", classifier_prefix="fc.")
-    return model
+#: registry name -> (torchvision architecture, default width_mult, description)
+RESNET_VARIANTS: dict[str, tuple[str, float, str]] = {
+    "resnet18": ("resnet18", 1.0, "ResNet-18: CoViAR's MV and residual network, the paper's I-frame student."),
+    "resnet34": ("resnet34", 1.0, "ResNet-34."),
+    "resnet50": ("resnet50", 1.0, "ResNet-50."),
+    "resnet101": ("resnet101", 1.0, "ResNet-101."),
+    "resnet152": ("resnet152", 1.0, "ResNet-152: CoViAR's I-frame network, the paper's teacher."),
+    "resnet18_narrow": ("resnet18", NARROW_WIDTH, "ResNet-18 at half width: a narrower student."),
+    **{f"{arch}_tiny": (arch, TINY_WIDTH, f"{arch} scaled down for CPU studies.") for arch in RESNET_SPECS},
+    "resnet18_narrow_tiny": ("resnet18", TINY_WIDTH * NARROW_WIDTH, "The narrow ResNet-18 at tiny scale."),
+}
 
 
-@register_model
-def resnet18(representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs) -> ResNet:
-    """ResNet-18: CoViAR's MV and residual network, and the paper's I-frame student."""
-    return _resnet("resnet18", representation, num_classes, pretrained, **kwargs)
+def _register_resnet(name: str, tv_name: str, default_width: float, description: str) -> None:
+    """Register ``name`` as torchvision's ``tv_name`` architecture with another default ``width_mult``."""
 
-
-@register_model
-def resnet34(representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs) -> ResNet:
-    """ResNet-34."""
-    return _resnet("resnet34", representation, num_classes, pretrained, **kwargs)
-
-
-@register_model
-def resnet50(representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs) -> ResNet:
-    """ResNet-50."""
-    return _resnet("resnet50", representation, num_classes, pretrained, **kwargs)
-
-
-@register_model
-def resnet101(representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs) -> ResNet:
-    """ResNet-101."""
-    return _resnet("resnet101", representation, num_classes, pretrained, **kwargs)
-
-
-@register_model
-def resnet152(representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs) -> ResNet:
-    """ResNet-152: CoViAR's I-frame network (the paper's teacher)."""
-    return _resnet("resnet152", representation, num_classes, pretrained, **kwargs)
-
-
-@register_model
-def resnet18_narrow(
-    representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs
-) -> ResNet:
-    """ResNet-18 at half width (``width_mult=0.5``): a narrower student."""
-    return _resnet("resnet18", representation, num_classes, pretrained, **{"width_mult": NARROW_WIDTH, **kwargs})
-
-
-def _register_tiny(tv_name: str, width_mult: float, name: str) -> None:
-    def factory(representation: str = "iframe", num_classes: int = 1000, pretrained: bool = False, **kwargs) -> ResNet:
-        return _resnet(tv_name, representation, num_classes, pretrained, **{"width_mult": width_mult, **kwargs})
+    def factory(
+        representation: str = "iframe",
+        num_classes: int = 1000,
+        pretrained: bool = False,
+        width_mult: float = default_width,
+        layers: Sequence[int] | None = None,
+        drop_rate: float = 0.0,
+    ) -> ResNet:
+        block, default_layers = RESNET_SPECS[tv_name]
+        layers = tuple(layers) if layers is not None else default_layers
+        model = ResNet(block, layers, representation, num_classes, width_mult, drop_rate)
+        if pretrained:
+            if width_mult != 1.0 or layers != default_layers:
+                raise ConfigError(
+                    f"pretrained=true needs the full-size {tv_name} (width_mult=1, layers={list(default_layers)}),"
+                    f" got width_mult={width_mult}, layers={list(layers)}; set pretrained=false"
+                )
+            load_pretrained(model, tv_name, conv1_key="conv1.weight", classifier_prefix="fc.")
+        return model
 
     factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = f"{tv_name} at width_mult={width_mult} (same code as {tv_name}; see the module docstring)."
+    factory.__doc__ = f"{description} (torchvision {tv_name}, width_mult={default_width})"
     register_model(factory)
 
 
-for _name in RESNET_SPECS:
-    _register_tiny(_name, TINY_WIDTH, f"{_name}_tiny")
-_register_tiny("resnet18", TINY_WIDTH * NARROW_WIDTH, "resnet18_narrow_tiny")
+for _name, _variant in RESNET_VARIANTS.items():
+    _register_resnet(_name, *_variant)

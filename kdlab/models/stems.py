@@ -93,7 +93,8 @@ def load_pretrained(model: TSNNet, tv_name: str, conv1_key: str, classifier_pref
     stray = [k for k in missing if not k.startswith((classifier_prefix, "data_bn."))]
     if stray or unexpected:
         raise ConfigError(
-            f"pretrained weights of {tv_name} do not fit {type(model).__name__}: missing {stray}, unexpected {unexpected}"
+            f"pretrained weights of {tv_name} do not fit {type(model).__name__}:"
+            f" missing {stray}, unexpected {unexpected}"
         )
 
 
@@ -141,7 +142,7 @@ class TSNNet(nn.Module):
     def forward_head(self, features: Tensor, num_segments: int = 1) -> Tensor:
         """``(B*T, D, h, w)`` -> ``(B, num_classes)``: pool, classifier, mean over the T segments."""
         logits = self.frame_logits(features)
-        return logits.reshape(-1, num_segments, logits.shape[-1]).sum(dim=1)
+        return logits.reshape(-1, num_segments, logits.shape[-1]).mean(dim=1)
 
     def forward(self, x: Tensor) -> Tensor:
         """``(B, T, C, H, W)`` or ``(B, C, H, W)`` -> mean logits ``(B, num_classes)``."""

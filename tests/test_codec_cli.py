@@ -1,0 +1,113 @@
+"""`kdlab reencode`, `kdlab inspect`, `kdlab export` and the on-disk store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from kdlab.cli import main
+from kdlab.codec import extract, store
+from kdlab.codec.reader import MV_FIELDS
+from kdlab.errors import KdlabError
+
+
+def test_reencode_mirrors_trees_skips_done_and_summarises_failures(samples, tmp_path, capsys):
+    src = tmp_path / "raw"
+    (src / "wave").mkdir(parents=True)
+    (src / "juggle").mkdir()
+    shutil.copy(samples / "TrumanShow_wave_f_nm_np1_fr_med_26.avi", src / "wave")
+    shutil.copy(samples / "v_SoccerJuggling_g23_c01.avi", src / "juggle")
+    (src / "juggle" / "broken.avi").write_text("not a video at all\n" * 20)
+    out = tmp_path / "out"
+
+    code = main(["reencode", str(src), "--out", str(out), "--workers", "2", "--quiet", "--width", "160", "--height", "128"])
+    printed = capsys.readouterr().out
+    assert code == 1, "a failed file makes the exit status 1"
+    assert "2 written, 0 already done, 1 failed" in printed
+    assert "broken.avi: looks like a text file" in printed
+    wave = out / "wave" / "TrumanShow_wave_f_nm_np1_fr_med_26.mp4"
+    reps = extract(wave)
+    assert set(reps.frame_types) == {"I", "P"} and (reps.height, reps.width) == (128, 160)
+    assert not list(out.rglob(".*part*")), "no temporary files left behind"
+
+    before = wave.stat().st_mtime_ns
+    (src / "juggle" / "broken.avi").unlink()
+    assert main(["reencode", str(src), "--out", str(out), "--quiet"]) == 0
+    assert "0 written, 2 already done, 0 failed" in capsys.readouterr().out
+    assert wave.stat().st_mtime_ns == before
+
+
+def test_reencode_bad_setting_is_a_clear_error(samples, tmp_path, capsys):
+    assert main(["reencode", str(samples), "--out", str(tmp_path), "--width", "341"]) == 2
+    assert "encode.width must be an even number" in capsys.readouterr().err
+
+
+def test_inspect_json(square, capsys):
+    assert main(["inspect", str(square.path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["codec"] == "mpeg4" and (report["width"], report["height"]) == (192, 128)
+    assert report["frames"] == 24 and report["frame_type_counts"] == {"I": 2, "P": 22}
+    assert report["gops"] == 2 and report["gop_length"] == {"min": 12, "mean": 12.0, "max": 12}
+    assert report["coviar_ready"] is True
+    assert report["motion_vectors"]["max_magnitude_px"] >= np.hypot(3, 2) - 1e-6
+
+
+def test_inspect_text(samples, capsys):
+    assert main(["inspect", str(samples / "v_ApplyEyeMakeup_g01_c01.avi")]) == 0
+    text = capsys.readouterr().out
+    assert "not ready: has B-frames" in text and "audio:mp3" in text
+
+
+def test_inspect_missing_file_is_one_line_error(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path / "gone.avi")]) == 2
+    err = capsys.readouterr().err
+    assert "gone.avi: no such file" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_export_npz(square, tmp_path, accumulate):
+    out = tmp_path / "square.npz"
+    args = ["export", str(square.path), "--out", str(out)] + (["--accumulate"] if accumulate else [])
+    assert main(args) == 0
+    data = np.load(out)
+    reps = extract(square.path, accumulate=accumulate, keep_vectors=True)
+    assert [k for k in data.files if k.startswith("mvs_")] == [f"mvs_{i:05d}" for i in range(24)]
+    assert list(data["mv_fields"]) == list(MV_FIELDS)
+    assert data["mvs_00000"].shape == (0, 10) and data["mvs_00001"].shape[1] == 10
+    np.testing.assert_array_equal(data["mvs_00005"], reps.vectors[5])
+    assert "".join(data["frame_types"]) == "IPPPPPPPPPPP" * 2
+    for key in ("iframes", "mv", "residual", "gop_index", "gop_pos"):
+        np.testing.assert_array_equal(data[key], getattr(reps, key))
+    assert bool(data["accumulate"]) is accumulate
+
+
+def test_export_of_b_frame_video_points_to_reencode(samples, tmp_path, capsys):
+    assert main(["export", str(samples / "TrumanShow_wave_f_nm_np1_fr_med_26.avi"), "--out", str(tmp_path / "x.npz")]) == 2
+    assert "kdlab reencode" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_store_round_trip_equals_compact_extraction(square, tmp_path):
+    reps = extract(square.path, precision="compact")
+    folder = store.save(reps, tmp_path / "square.kdv", settings={"note": "test"})
+    loaded = store.load(folder)
+    assert isinstance(loaded.mv, np.memmap) and loaded.mv.dtype == np.int8
+    for key in ("iframes", "mv", "residual", "gop_index", "gop_pos"):
+        np.testing.assert_array_equal(getattr(loaded, key), getattr(reps, key))
+    assert loaded.frame_types == reps.frame_types and loaded.accumulate is True
+    meta = store.read_meta(folder)
+    assert meta["settings"] == {"accumulate": True, "note": "test"}
+    assert meta["source"]["size"] == square.path.stat().st_size
+    assert [p.name for p in tmp_path.iterdir()] == ["square.kdv"], "no temporary folder left"
+
+
+def test_store_reports_damaged_folders(square, tmp_path):
+    folder = store.save(extract(square.path, precision="compact"), tmp_path / "s.kdv")
+    (folder / "mv.npy").unlink()
+    with pytest.raises(KdlabError, match=r"s\.kdv: incomplete or damaged"):
+        store.load(folder)
+    with pytest.raises(KdlabError, match="not a stored video"):
+        store.load(tmp_path)

@@ -1,0 +1,134 @@
+"""Every way a video can be unusable gets a kdlab error that names the file and the reason."""
+
+from __future__ import annotations
+
+import shutil
+
+import av
+import numpy as np
+import pytest
+
+from kdlab.codec import EncodeSettings, encode_frames, extract, iter_frames, probe
+from kdlab.errors import BFramesError, ConfigError, CorruptVideoError, VideoError
+
+
+def _decode_all(path):
+    return extract(path)
+
+
+def test_missing_path(tmp_path):
+    path = tmp_path / "nope.avi"
+    with pytest.raises(VideoError, match=r"nope\.avi: no such file"):
+        _decode_all(path)
+
+
+def test_folder_instead_of_file(tmp_path):
+    with pytest.raises(VideoError, match="is a folder"):
+        _decode_all(tmp_path)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.mp4"
+    path.touch()
+    with pytest.raises(VideoError, match=r"empty\.mp4: is empty \(0 bytes\)"):
+        _decode_all(path)
+
+
+def test_text_file(tmp_path):
+    path = tmp_path / "notes.avi"
+    path.write_text("this is not a video\n" * 50)
+    with pytest.raises(VideoError, match=r"notes\.avi: looks like a text file"):
+        _decode_all(path)
+
+
+def test_random_bytes(tmp_path):
+    path = tmp_path / "noise.mp4"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    with pytest.raises(VideoError, match=r"noise\.mp4: is not a video that FFmpeg can read"):
+        _decode_all(path)
+
+
+def test_audio_only_file(tmp_path):
+    path = tmp_path / "tone.wav"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=8000)
+        samples = (np.sin(np.arange(8000) / 5) * 3000).astype(np.int16)[None]
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = 8000
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    with pytest.raises(VideoError, match=r"tone\.wav: has no video stream \(streams found: audio"):
+        _decode_all(path)
+
+
+def test_truncated_avi_names_the_frame(square, tmp_path):
+    data = square.path.read_bytes()
+    path = tmp_path / "cut.avi"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptVideoError, match=r"cut\.avi: (is truncated|frame \d+ is damaged)") as info:
+        _decode_all(path)
+    assert 0 < info.value.frame < 24
+
+
+def test_truncated_mp4_without_index(square, tmp_path):
+    mp4 = tmp_path / "full.mp4"
+    encode_frames(square.frames, mp4, EncodeSettings(width=192, height=128))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
+    with pytest.raises(VideoError, match=r"(?s)cut\.mp4: is not a video that FFmpeg can read.*moov"):
+        _decode_all(cut)
+
+
+def test_corrupt_bytes_name_the_damaged_frame(square, tmp_path):
+    data = bytearray(square.path.read_bytes())
+    rng = np.random.default_rng(1)
+    for i in rng.integers(len(data) // 3, len(data) - 2000, 100):
+        data[i] ^= 0xFF
+    path = tmp_path / "flipped.avi"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptVideoError, match=r"flipped\.avi: .*frame \d+") as info:
+        _decode_all(path)
+    assert info.value.frame is not None
+
+
+def test_too_short_for_one_gop(tmp_path, square):
+    path = tmp_path / "still.avi"
+    encode_frames(square.frames[:1], path, EncodeSettings(width=192, height=128))
+    with pytest.raises(VideoError, match=r"still\.avi: is too short for one GOP: 1 decodable frame"):
+        _decode_all(path)
+
+
+def test_b_frames_raise_with_the_reencode_hint(samples):
+    path = samples / "TrumanShow_wave_f_nm_np1_fr_med_26.avi"
+    with pytest.raises(BFramesError, match=r"TrumanShow.*has B-frames \(the first at frame \d+\)") as info:
+        _decode_all(path)
+    assert "kdlab reencode" in str(info.value)
+
+
+def test_b_frame_video_decodes_when_asked_to_reencode(samples):
+    path = samples / "TrumanShow_wave_f_nm_np1_fr_med_26.avi"
+    reps = extract(path, reencode=True)
+    assert set(reps.frame_types) == {"I", "P"} and reps.source == str(path)
+    assert reps.num_frames == 48 and reps.mv.any()
+
+
+def test_bad_encode_settings_name_the_key():
+    with pytest.raises(ConfigError, match=r"encode.width must be an even number"):
+        EncodeSettings(width=341)
+    with pytest.raises(ConfigError, match=r"encode.gop"):
+        EncodeSettings(gop=0)
+
+
+def test_metadata_that_is_not_utf8_is_ignored(shared_clips):
+    info = probe(shared_clips / "kinetics_arm_wrestling.mp4")
+    assert (info.codec, info.width, info.height) == ("h264", 340, 256)
+
+
+def test_stopping_early_leaves_no_decoder_thread(square):
+    import threading
+
+    before = threading.active_count()
+    frames = iter_frames(square.path, prefetch=2)
+    next(frames)
+    frames.close()
+    assert threading.active_count() <= before
