@@ -1,0 +1,130 @@
+"""The representation cache: every video decoded once, its representations stored compactly.
+
+Layout: ``<cache>/<video_id>.kdv`` per video (see :mod:`kdlab.codec.store`: memory-mapped int8
+motion and residual, uint8 I-frames) and ``<cache>/failures.json`` naming the videos that could
+not be decoded, with the reason.
+
+An entry is *fresh* when its ``meta.json`` records the same source file (size and modification
+time) and the same extraction settings; anything else is rebuilt. Building runs in parallel
+processes with a progress bar, each entry written atomically, so an interrupted build resumes
+where it stopped. A corrupt video is reported and skipped, never replaced by zeros.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from kdlab.codec import extract, store
+from kdlab.data.splits import VideoRecord
+from kdlab.errors import KdlabError
+
+FAILURES = "failures.json"
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """Extraction settings that a cache entry depends on."""
+
+    accumulate: bool = True
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class CacheReport:
+    built: list[str] = field(default_factory=list)
+    fresh: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [f"cache: {len(self.built)} built, {len(self.fresh)} up to date, {len(self.failed)} failed"]
+        lines += [f"  SKIPPED {vid}: {reason}" for vid, reason in sorted(self.failed.items())]
+        return "\n".join(lines)
+
+
+def entry_path(cache_dir: str | Path, video_id: str) -> Path:
+    return Path(cache_dir) / f"{video_id}.kdv"
+
+
+def is_fresh(entry: Path, source: Path, settings: CacheSettings) -> bool:
+    """Whether ``entry`` was built from ``source`` as it is now, with ``settings``."""
+    try:
+        meta = store.read_meta(entry)
+    except KdlabError:
+        return False
+    if not all((entry / f"{name}.npy").exists() for name in ("iframes", "mv", "residual", "gop_index", "gop_pos")):
+        return False
+    signature = store.source_signature(source) if source.exists() else None
+    recorded = meta.get("source", {})
+    same_source = signature is not None and all(recorded.get(k) == signature[k] for k in ("size", "mtime_ns"))
+    same_settings = {k: meta["settings"].get(k) for k in settings.as_dict()} == settings.as_dict()
+    return same_source and same_settings
+
+
+def build_entry(source: str | Path, entry: str | Path, settings: CacheSettings) -> Path:
+    """Decode ``source`` once and store its representations at ``entry`` (atomically)."""
+    reps = extract(source, accumulate=settings.accumulate, precision="compact")
+    return store.save(reps, entry, settings=settings.as_dict())
+
+
+def read_failures(cache_dir: str | Path) -> dict[str, str]:
+    path = Path(cache_dir) / FAILURES
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _write_failures(cache_dir: Path, failures: dict[str, str]) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / f".{FAILURES}.part-{os.getpid()}"
+    tmp.write_text(json.dumps(failures, indent=1, sort_keys=True))
+    os.replace(tmp, cache_dir / FAILURES)
+
+
+def build_cache(
+    root: str | Path,
+    records: list[VideoRecord],
+    cache_dir: str | Path,
+    settings: CacheSettings = CacheSettings(),
+    workers: int = 2,
+    progress: bool = True,
+) -> CacheReport:
+    """Make every record's entry fresh; videos under ``root``, entries under ``cache_dir``."""
+    root, cache_dir = Path(root), Path(cache_dir)
+    report = CacheReport()
+    todo = []
+    for record in dict.fromkeys(records):  # a video listed twice is built once
+        source, entry = root / record.relpath, entry_path(cache_dir, record.video_id)
+        if is_fresh(entry, source, settings):
+            report.fresh.append(record.video_id)
+        else:
+            todo.append((record.video_id, source, entry))
+    bar = tqdm(total=len(todo), desc="cache", unit="video", disable=not progress or not todo)
+
+    def collect(video_id, result):
+        try:
+            result()
+            report.built.append(video_id)
+        except KdlabError as exc:
+            report.failed[video_id] = str(exc).replace("\n", " ")
+        bar.update()
+
+    if workers <= 1 or len(todo) <= 1:
+        for video_id, source, entry in todo:
+            collect(video_id, lambda: build_entry(source, entry, settings))
+    else:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(build_entry, source, entry, settings): video_id for video_id, source, entry in todo}
+            for future in as_completed(futures):
+                collect(futures[future], future.result)
+    bar.close()
+    failures = {k: v for k, v in read_failures(cache_dir).items() if k not in report.built and k not in report.fresh}
+    failures.update(report.failed)
+    _write_failures(cache_dir, failures)
+    return report

@@ -1,0 +1,176 @@
+"""A torch ``Dataset`` of compressed-video clips: TSN samples of I-frames, motion and residuals.
+
+>>> ds = CompressedVideoDataset("data/synthetic/default", "trainlist01.txt",
+...                             representations=("iframe", "mv"), num_segments=3, train=True)
+>>> inputs, label, video_id = ds[0]      # doctest: +SKIP
+>>> inputs["mv"].shape                  # (T, C, S, S) = (3, 2, 112, 112)
+
+Each item is ``(inputs, label, video_id)``: ``inputs`` is a ``(T, C, S, S)`` float tensor, or a
+dict of them by representation when several are read at once (then they share frame positions
+and crops, so teachers of other representations see the same moments of the clip as the student).
+
+Representations come from the cache (:mod:`kdlab.data.cache`), built on first use; with
+``decode_on_the_fly=True`` each item decodes its whole video instead (CoViAR's way, kept for
+``kdlab bench data``). Sampling is deterministic: item ``i`` of epoch ``e`` draws from a generator
+seeded by ``(seed, e, i)``, whatever the number of DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from kdlab.codec import Representations, extract, store
+from kdlab.data import sampling
+from kdlab.data.cache import CacheSettings, build_cache, entry_path, is_fresh, read_failures
+from kdlab.data.splits import VideoRecord, read_class_index, read_list
+from kdlab.data.transforms import ClipTransform, to_image
+from kdlab.errors import ConfigError, KdlabError
+
+
+class CompressedVideoDataset(Dataset):
+    """Clips of one list file of a dataset in kdlab's (UCF-101's) layout.
+
+    Args:
+        root: dataset folder holding ``classInd.txt``, the list files and the videos.
+        list_file: list file name (relative to ``root``) or path.
+        representations: one or several of ``"iframe"``, ``"mv"``, ``"residual"``.
+        accumulate: motion and residual traced back to the I-frame (CoViAR) or per frame.
+        num_segments: TSN segments ``T`` (CoViAR trains with 3, tests with 25).
+        train: random frame per segment and multi-scale crop/flip, or segment centres and test crops.
+        size: network input side ``S``; ``crops``: test crops, 1 or 10.
+        cache_dir: where representations are stored (default ``root/cache``); built if missing.
+        seed: sampling seed; ``set_epoch`` changes the draw each epoch.
+        decode_on_the_fly: decode the video for every item instead of reading the cache.
+        workers: processes for building the cache.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        list_file: str | Path,
+        representations: str | tuple[str, ...] = "iframe",
+        accumulate: bool = True,
+        num_segments: int = 3,
+        train: bool = True,
+        size: int = 224,
+        crops: int = 1,
+        scale_size: int | None = None,
+        cache_dir: str | Path | None = None,
+        seed: int = 0,
+        decode_on_the_fly: bool = False,
+        workers: int = 2,
+        progress: bool = True,
+    ):
+        self.root = Path(root)
+        if not (self.root / "classInd.txt").exists():
+            raise KdlabError(f"{self.root}: no classInd.txt; give a dataset folder made by `kdlab synth` or `kdlab prepare`")
+        self.single = isinstance(representations, str)
+        self.representations = (representations,) if self.single else tuple(representations)
+        unknown = set(self.representations) - set(sampling.REPRESENTATIONS)
+        if unknown or not self.representations:
+            raise ConfigError(f"representations: {sorted(unknown)} not among {list(sampling.REPRESENTATIONS)}")
+        if num_segments < 1:
+            raise ConfigError(f"num_segments must be >= 1, got {num_segments}")
+        self.classes = read_class_index(self.root / "classInd.txt")
+        list_path = Path(list_file) if Path(list_file).is_absolute() else self.root / list_file
+        self.records: list[VideoRecord] = read_list(list_path, self.classes)
+        self.settings = CacheSettings(accumulate=accumulate)
+        self.num_segments = num_segments
+        self.train = train
+        self.transform = ClipTransform(size=size, train=train, scale_size=scale_size, crops=crops)
+        self.cache_dir = Path(cache_dir) if cache_dir else self.root / "cache"
+        self.seed = seed
+        self.epoch = 0
+        self.decode_on_the_fly = decode_on_the_fly
+        self._open: OrderedDict[str, Representations] = OrderedDict()
+        if not decode_on_the_fly:
+            self._ensure_cache(workers, progress)
+
+    def _ensure_cache(self, workers: int, progress: bool) -> None:
+        stale = [r for r in self.records if not is_fresh(entry_path(self.cache_dir, r.video_id), self.root / r.relpath, self.settings)]
+        if stale:
+            report = build_cache(self.root, stale, self.cache_dir, self.settings, workers=workers, progress=progress)
+            if report.failed:
+                print(report.summary())
+        failures = read_failures(self.cache_dir)
+        skipped = [r.video_id for r in self.records if r.video_id in failures]
+        if skipped:
+            warnings.warn(
+                f"{len(skipped)} of {len(self.records)} videos could not be decoded and are skipped: "
+                + "; ".join(f"{v} ({failures[v]})" for v in skipped[:5])
+                + (" ..." if len(skipped) > 5 else ""),
+                stacklevel=3,
+            )
+            self.records = [r for r in self.records if r.video_id not in failures]
+        if not self.records:
+            raise KdlabError(f"{self.root}: no usable videos in this list")
+
+    def __getstate__(self) -> dict:  # DataLoader workers open their own memory maps
+        state = self.__dict__.copy()
+        state["_open"] = OrderedDict()
+        return state
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw other training frames and crops in each epoch (deterministically)."""
+        self.epoch = epoch
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([r.label for r in self.records])
+
+    def _representations(self, record: VideoRecord) -> Representations:
+        if self.decode_on_the_fly:
+            return extract(self.root / record.relpath, accumulate=self.settings.accumulate, precision="compact")
+        reps = self._open.get(record.video_id)
+        if reps is None:
+            reps = store.load(entry_path(self.cache_dir, record.video_id))
+            self._open[record.video_id] = reps
+            if len(self._open) > 64:  # memory maps hold file descriptors
+                self._open.popitem(last=False)
+        return reps
+
+    def frames(self, index: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        """The frame indices item ``index`` reads, ``(T,)`` (the I-frame sample reads their GOPs' I-frames)."""
+        reps = self._representations(self.records[index])
+        candidates = sampling.candidate_frames(np.asarray(reps.gop_pos), self.representations)
+        if self.train:
+            return sampling.train_frames(candidates, self.num_segments, rng or self._rng(index))
+        return sampling.test_frames(candidates, self.num_segments)
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, index])
+
+    def __getitem__(self, index: int):
+        record = self.records[index]
+        reps = self._representations(record)
+        rng = self._rng(index)
+        frames = self.frames(index, rng)
+        images = {}
+        for rep in self.representations:
+            if rep == "iframe":
+                array = reps.iframes[np.asarray(reps.gop_index)[frames]]
+            else:
+                array = getattr(reps, rep)[frames]
+            images[rep] = to_image(rep, np.asarray(array))
+        tensors = self.transform(images, rng)
+        inputs = tensors[self.representations[0]] if self.single else tensors
+        return inputs, record.label, record.video_id
+
+
+def collate(batch):
+    """Stack inputs (tensors or dicts of tensors) and labels; keep video ids as a list."""
+    inputs, labels, ids = zip(*batch)
+    if isinstance(inputs[0], dict):
+        stacked = {rep: torch.stack([x[rep] for x in inputs]) for rep in inputs[0]}
+    else:
+        stacked = torch.stack(inputs)
+    return stacked, torch.tensor(labels), list(ids)

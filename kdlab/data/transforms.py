@@ -1,0 +1,177 @@
+"""CoViAR's input pipeline: representation to 8-bit image, crop/flip/resize, normalisation.
+
+Following pytorch-coviar (``dataset.py``, ``transforms.py``), every representation is first mapped
+to an 8-bit image, spatial augmentation acts on those images, and normalisation comes last:
+
+=============  =====================================================  ===============================
+representation  to 8-bit image                                        normalised (after / 255)
+=============  =====================================================  ===============================
+``iframe``      RGB as decoded                                        ``(x - mean) / std`` (ImageNet)
+``mv``          ``clip(int(mv * 127.5 / 20) + 128, 0, 255)``:         ``x - 0.5``
+                20 px of motion saturates
+``residual``    ``clip(residual + 128, 0, 255)``                      ``(x - 0.5) / std`` (ImageNet)
+=============  =====================================================  ===============================
+
+A horizontal flip mirrors the image and negates the motion's x component (``255 - x`` on the
+8-bit MV image, as CoViAR's ``GroupRandomHorizontalFlip(is_mv=True)``). Motion values are not
+rescaled when the field is resized, as in CoViAR.
+
+Training crops are TSN's multi-scale crops (``GroupMultiScaleCrop``: crop sides drawn from
+``scales`` x the short side, at one of 13 fixed positions, aspect distortion at most one step);
+testing scales the short side to ``scale_size`` and takes the centre crop, or CoViAR's 10 crops
+(4 corners and centre, each also flipped), stacked along the segment axis.
+
+Arrays in: ``(T, H, W, C)`` numpy per representation. Tensors out: ``(T, C, S, S)`` float32
+(``(crops * T, C, S, S)`` for multi-crop testing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MV_SATURATION_PX = 20.0
+
+
+def to_image(representation: str, array: np.ndarray) -> np.ndarray:
+    """Map a representation ``(T, H, W, C)`` to CoViAR's 8-bit image of the same shape."""
+    if representation == "iframe":
+        return array.astype(np.uint8, copy=False)
+    if representation == "mv":
+        scaled = (array.astype(np.float32) * (127.5 / MV_SATURATION_PX)).astype(np.int32) + 128
+        return np.clip(scaled, 0, 255).astype(np.uint8)
+    if representation == "residual":
+        return np.clip(array.astype(np.int16) + 128, 0, 255).astype(np.uint8)
+    raise ValueError(f"unknown representation {representation!r}")
+
+
+def normalise(representation: str, images: torch.Tensor) -> torch.Tensor:
+    """8-bit images ``(T, C, H, W)`` (any float or uint8 tensor) to network input, float32."""
+    x = images.float() / 255.0
+    if representation == "mv":
+        return x - 0.5
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    if representation == "iframe":
+        return (x - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / std
+    return (x - 0.5) / std
+
+
+def hflip(representation: str, images: np.ndarray) -> np.ndarray:
+    """Mirror 8-bit images ``(T, H, W, C)``; for motion also negate x (``255 - x``)."""
+    flipped = images[:, :, ::-1]
+    if representation == "mv":
+        flipped = flipped.copy()
+        flipped[..., 0] = 255 - flipped[..., 0]
+    return flipped
+
+
+@dataclass(frozen=True)
+class Box:
+    """A crop ``[top, top + height) x [left, left + width)``, optionally mirrored."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+    flip: bool = False
+
+
+def multi_scale_box(
+    height: int,
+    width: int,
+    rng: np.random.Generator,
+    scales: tuple[float, ...] = (1.0, 0.875, 0.75, 0.66),
+    max_distort: int = 1,
+    flip: bool = True,
+) -> Box:
+    """TSN's ``GroupMultiScaleCrop`` with ``more_fix_crop``, plus a random horizontal flip."""
+    base = min(height, width)
+    sizes = [int(base * s) for s in scales]
+    pairs = [(h, w) for i, h in enumerate(sizes) for j, w in enumerate(sizes) if abs(i - j) <= max_distort]
+    crop_h, crop_w = pairs[rng.integers(len(pairs))]
+    sh, sw = (height - crop_h) // 4, (width - crop_w) // 4
+    offsets = [
+        (0, 0), (0, 4), (4, 0), (4, 4), (2, 2),  # corners and centre
+        (2, 0), (2, 4), (4, 2), (0, 2),  # edge centres
+        (1, 1), (1, 3), (3, 1), (3, 3),  # quarter points
+    ]
+    oy, ox = offsets[rng.integers(len(offsets))]
+    return Box(oy * sh, ox * sw, crop_h, crop_w, flip=bool(flip and rng.random() < 0.5))
+
+
+def test_boxes(height: int, width: int, crop: int, crops: int = 1) -> list[Box]:
+    """CoViAR's test crops on an image already scaled: the centre (``crops=1``) or 10 crops."""
+    if crops not in (1, 10):
+        raise ValueError(f"test crops must be 1 or 10, got {crops}")
+    crop_h, crop_w = min(crop, height), min(crop, width)
+    centre = Box((height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w)
+    if crops == 1:
+        return [centre]
+    corners = [Box(0, 0, crop_h, crop_w), Box(0, width - crop_w, crop_h, crop_w),
+               Box(height - crop_h, 0, crop_h, crop_w), Box(height - crop_h, width - crop_w, crop_h, crop_w), centre]
+    return corners + [Box(b.top, b.left, b.height, b.width, flip=True) for b in corners]
+
+
+def _resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    if tuple(images.shape[-2:]) == size:
+        return images
+    return F.interpolate(images, size=size, mode="bilinear", align_corners=False)
+
+
+def apply_box(representation: str, images: np.ndarray, box: Box, size: int) -> torch.Tensor:
+    """Crop, flip, resize to ``size x size`` and normalise 8-bit images ``(T, H, W, C)`` -> ``(T, C, S, S)``."""
+    crop = images[:, box.top : box.top + box.height, box.left : box.left + box.width]
+    if box.flip:
+        crop = hflip(representation, crop)
+    tensor = torch.from_numpy(np.ascontiguousarray(crop)).permute(0, 3, 1, 2).float()
+    return normalise(representation, _resize(tensor, (size, size)))
+
+
+def scale_short_side(images: np.ndarray, short: int) -> np.ndarray:
+    """Resize 8-bit images ``(T, H, W, C)`` so the short side is ``short`` (bilinear), uint8 out."""
+    t, h, w, c = images.shape
+    if min(h, w) == short:
+        return images
+    factor = short / min(h, w)
+    size = (max(short, round(h * factor)), max(short, round(w * factor)))
+    tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    resized = _resize(tensor, size).round().clamp(0, 255).to(torch.uint8)
+    return resized.permute(0, 2, 3, 1).numpy()
+
+
+@dataclass(frozen=True)
+class ClipTransform:
+    """The spatial pipeline for one sample, the same box for every representation.
+
+    Args:
+        size: network input side ``S``.
+        train: multi-scale crop and flip (training) or test crops.
+        scale_size: test-time short side before cropping (CoViAR: ``size * 256 // 224``).
+        crops: test crops, 1 (centre) or 10 (CoViAR's full protocol).
+        flip: allow the random flip in training.
+    """
+
+    size: int = 224
+    train: bool = True
+    scale_size: int | None = None
+    crops: int = 1
+    flip: bool = True
+
+    def __call__(self, images: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """8-bit images by representation, each ``(T, H, W, C)`` -> tensors ``(T', C, S, S)``."""
+        if self.train:
+            height, width = next(iter(images.values())).shape[1:3]
+            box = multi_scale_box(height, width, rng, flip=self.flip)
+            return {rep: apply_box(rep, array, box, self.size) for rep, array in images.items()}
+        short = self.scale_size or self.size * 256 // 224
+        out = {}
+        for rep, array in images.items():
+            scaled = scale_short_side(array, short)
+            boxes = test_boxes(scaled.shape[1], scaled.shape[2], self.size, self.crops)
+            out[rep] = torch.cat([apply_box(rep, scaled, box, self.size) for box in boxes])
+        return out

@@ -1,0 +1,237 @@
+"""Split files, TSN sampling, CoViAR's transforms, the representation cache and the Dataset."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from kdlab.codec import extract, store
+from kdlab.data import sampling, transforms
+from kdlab.data.cache import CacheSettings, build_cache, entry_path, is_fresh, read_failures
+from kdlab.data.dataset import CompressedVideoDataset, collate
+from kdlab.data.splits import Split, VideoRecord, parse_hmdb51, parse_ucf101, read_list, write_lists
+from kdlab.errors import ConfigError, KdlabError
+from tests.videos import write_moving_square
+
+# --- split files in the official formats -------------------------------------------------
+
+
+def test_parse_ucf101_official_format(tmp_path):
+    (tmp_path / "classInd.txt").write_text("1 ApplyEyeMakeup\r\n2 ApplyLipstick\r\n3 Archery\r\n")
+    (tmp_path / "trainlist01.txt").write_text(
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\nArchery/v_Archery_g08_c02.avi 3\n"
+    )
+    (tmp_path / "testlist01.txt").write_text(
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\r\nApplyLipstick/v_ApplyLipstick_g01_c01.avi\r\n"
+    )
+    split = parse_ucf101(tmp_path, 1)
+    assert split.classes == ["ApplyEyeMakeup", "ApplyLipstick", "Archery"]
+    assert split.train == [
+        VideoRecord("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi", 0),
+        VideoRecord("Archery/v_Archery_g08_c02.avi", 2),
+    ]
+    assert [r.label for r in split.test] == [0, 1]
+    assert split.test[1].video_id == "ApplyLipstick/v_ApplyLipstick_g01_c01"
+    with pytest.raises(KdlabError, match="trainlist02.txt: split file not found"):
+        parse_ucf101(tmp_path, 2)
+
+
+def test_parse_hmdb51_official_format(tmp_path):
+    (tmp_path / "wave_test_split1.txt").write_text("a_wave_1.avi 1 \nb_wave_2.avi 2 \nc_wave_3.avi 0 \n")
+    (tmp_path / "cartwheel_test_split1.txt").write_text("d_cart_1.avi 2 \ne_cart_2.avi 1 \n")
+    (tmp_path / "wave_test_split2.txt").write_text("a_wave_1.avi 2 \n")
+    split = parse_hmdb51(tmp_path, 1)
+    assert split.classes == ["cartwheel", "wave"]
+    assert split.train == [VideoRecord("cartwheel/e_cart_2.avi", 0), VideoRecord("wave/a_wave_1.avi", 1)]
+    assert split.test == [VideoRecord("cartwheel/d_cart_1.avi", 0), VideoRecord("wave/b_wave_2.avi", 1)]
+    assert parse_hmdb51(tmp_path, 2).test == [VideoRecord("wave/a_wave_1.avi", 0)]
+    with pytest.raises(KdlabError, match="no '<class>_test_split3.txt' files"):
+        parse_hmdb51(tmp_path, 3)
+
+
+def test_list_round_trip_and_bad_lines(tmp_path):
+    split = Split(["a", "b"], [VideoRecord("b/x.mp4", 1)], [VideoRecord("a/y.mp4", 0)])
+    write_lists(tmp_path, split)
+    assert parse_ucf101(tmp_path) == split
+    (tmp_path / "bad.txt").write_text("a/y.mp4 7\n")
+    with pytest.raises(KdlabError, match=r"bad.txt:1: label 7 outside 1..2"):
+        read_list(tmp_path / "bad.txt", split.classes)
+
+
+# --- sampling ----------------------------------------------------------------------------
+
+
+def test_motion_samples_never_take_an_iframe_position():
+    gop_pos = np.array(list(range(12)) * 4)
+    candidates = sampling.candidate_frames(gop_pos, ["mv"])
+    assert 0 not in gop_pos[candidates] and len(candidates) == 44
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        frames = sampling.train_frames(candidates, 3, rng)
+        assert (gop_pos[frames] > 0).all() and (np.diff(frames) > 0).all()
+    np.testing.assert_array_equal(sampling.candidate_frames(gop_pos, ["iframe"]), np.arange(48))
+
+
+def test_train_sampling_draws_one_frame_per_segment():
+    candidates = np.arange(30)
+    seen = [set() for _ in range(3)]
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        frames = sampling.train_frames(candidates, 3, rng)
+        for seg, f in enumerate(frames):
+            assert seg * 10 <= f < (seg + 1) * 10
+            seen[seg].add(int(f))
+    assert all(len(s) == 10 for s in seen), "every frame of each segment is reachable"
+
+
+def test_test_sampling_takes_segment_centres():
+    np.testing.assert_array_equal(sampling.test_frames(np.arange(30), 3), [4, 14, 24])
+    assert len(sampling.test_frames(np.arange(100), 25)) == 25
+    # fewer candidates than segments: every segment still gets a valid frame
+    np.testing.assert_array_equal(sampling.test_frames(np.array([5, 6]), 4), [5, 5, 6, 6])
+
+
+# --- transforms ------------------------------------------------------------------------
+
+
+def test_coviar_normalisation_values():
+    mv = np.array([[[[0, 20], [-20, 40]]]], np.int8)  # (T=1, H=1, W=2, 2)
+    img = transforms.to_image("mv", mv)
+    np.testing.assert_array_equal(img[0, 0], [[128, 255], [1, 255]])  # int(-127.5) = -127
+    res = transforms.to_image("residual", np.array([[[[-200, 0, 100]]]], np.int16))
+    np.testing.assert_array_equal(res[0, 0, 0], [0, 128, 228])
+    x = transforms.normalise("mv", torch.tensor(img).permute(0, 3, 1, 2))
+    assert float(x[0, 0, 0, 0]) == pytest.approx(128 / 255 - 0.5, abs=1e-6)
+
+
+def test_flip_negates_motion_x_only():
+    mv = np.zeros((1, 2, 3, 2), np.int8)
+    mv[..., 0] = 8  # moving right
+    mv[..., 1] = -4
+    img = transforms.to_image("mv", mv)
+    flipped = transforms.hflip("mv", img)
+    back = (flipped.astype(np.int32) - 128) * 20 / 127.5
+    assert np.all(back[..., 0] < 0) and np.allclose(back[..., 0], -8, atol=0.2)
+    np.testing.assert_array_equal(flipped[..., 1], img[..., 1])
+    rgb = np.arange(12, dtype=np.uint8).reshape(1, 1, 4, 3)
+    np.testing.assert_array_equal(transforms.hflip("iframe", rgb)[0, 0, 0], rgb[0, 0, 3])
+
+
+def test_multi_scale_boxes_stay_inside_and_test_crops():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        box = transforms.multi_scale_box(96, 128, rng)
+        assert 0 <= box.top and box.top + box.height <= 96 and 0 <= box.left and box.left + box.width <= 128
+        assert box.height in [96, 84, 72, 63] and box.width in [96, 84, 72, 63]
+    ten = transforms.test_boxes(100, 120, 80, crops=10)
+    assert len(ten) == 10 and sum(b.flip for b in ten) == 5
+    assert ten[4] == transforms.Box(10, 20, 80, 80)
+
+
+# --- a tiny dataset: two classes moving right or left ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    records = []
+    for label, (name, velocity) in enumerate([("Right", (2, 0)), ("Left", (-2, 0))]):
+        for clip in range(2):
+            rel = f"{name}/v_{name}_g{clip + 1:02d}_c01.avi"
+            start = (24, 32) if velocity[0] > 0 else (96, 32)
+            write_moving_square(root / rel, num_frames=24, width=160, height=96, size=32,
+                                velocity=velocity, start=start, seed=clip + 10 * label)
+            records.append(VideoRecord(rel, label))
+    write_lists(root, Split(["Right", "Left"], records, records))
+    return root
+
+
+def test_cache_equals_direct_decoding(tiny_dataset, tmp_path):
+    ds = CompressedVideoDataset(tiny_dataset, "trainlist01.txt", ("mv", "residual", "iframe"),
+                                cache_dir=tmp_path / "c", workers=1, progress=False)
+    record = ds.records[0]
+    direct = extract(tiny_dataset / record.relpath, precision="compact")
+    cached = store.load(entry_path(tmp_path / "c", record.video_id))
+    for key in ("iframes", "mv", "residual", "gop_index", "gop_pos"):
+        np.testing.assert_array_equal(getattr(cached, key), getattr(direct, key))
+
+
+def test_cache_is_rebuilt_when_source_or_settings_change(tiny_dataset, tmp_path):
+    cache = tmp_path / "cache"
+    records = CompressedVideoDataset(tiny_dataset, "trainlist01.txt", cache_dir=cache, workers=2, progress=False).records
+    settings = CacheSettings(accumulate=True)
+    report = build_cache(tiny_dataset, records, cache, settings, progress=False)
+    assert len(report.fresh) == 4 and not report.built
+    source = tiny_dataset / records[0].relpath
+    entry = entry_path(cache, records[0].video_id)
+    os.utime(source, ns=(time.time_ns(), time.time_ns()))  # touched: a new modification time
+    assert not is_fresh(entry, source, settings)
+    assert build_cache(tiny_dataset, records, cache, settings, progress=False).built == [records[0].video_id]
+    other = CacheSettings(accumulate=False)
+    assert not is_fresh(entry, source, other)
+    assert len(build_cache(tiny_dataset, records, cache, other, workers=2, progress=False).built) == 4
+    assert store.read_meta(entry)["settings"]["accumulate"] is False
+
+
+def test_corrupt_video_is_reported_and_skipped(tiny_dataset, tmp_path):
+    root = tmp_path / "ds"
+    import shutil
+
+    shutil.copytree(tiny_dataset, root, ignore=shutil.ignore_patterns("cache"))
+    broken = root / "Left" / "v_Left_g02_c01.avi"
+    broken.write_bytes(broken.read_bytes()[:3000])
+    with pytest.warns(UserWarning, match=r"1 of 4 videos could not be decoded.*v_Left_g02_c01"):
+        ds = CompressedVideoDataset(root, "trainlist01.txt", "mv", workers=1, progress=False)
+    assert len(ds) == 3 and "Left/v_Left_g02_c01" in read_failures(root / "cache")
+    assert all(r.video_id != "Left/v_Left_g02_c01" for r in ds.records)
+
+
+def test_items_shapes_labels_and_motion_sign(tiny_dataset):
+    ds = CompressedVideoDataset(tiny_dataset, "testlist01.txt", ("iframe", "mv", "residual"), num_segments=3,
+                                train=False, size=64, progress=False)
+    inputs, label, video_id = ds[0]
+    assert inputs["iframe"].shape == (3, 3, 64, 64) and inputs["mv"].shape == (3, 2, 64, 64)
+    assert inputs["residual"].shape == (3, 3, 64, 64) and inputs["iframe"].dtype == torch.float32
+    assert (label, video_id) == (0, "Right/v_Right_g01_c01")
+    # the square moves right in class 0 and left in class 1: the mean x motion says so
+    right = ds[0][0]["mv"][:, 0].max()
+    left = ds[2][0]["mv"][:, 0].min()
+    assert right > 0 and left < 0
+    single = CompressedVideoDataset(tiny_dataset, "testlist01.txt", "mv", train=False, size=64, crops=10, progress=False)
+    assert single[0][0].shape == (30, 2, 64, 64), "10 crops stacked along the segment axis"
+
+
+def test_deterministic_with_workers(tiny_dataset):
+    def epoch_batches(workers, epoch):
+        ds = CompressedVideoDataset(tiny_dataset, "trainlist01.txt", ("iframe", "mv"), size=48, seed=3, progress=False)
+        ds.set_epoch(epoch)
+        # spawned workers: forking a process that runs threads (pytest-xdist's, FFmpeg's) can deadlock
+        context = "spawn" if workers else None
+        loader = DataLoader(ds, batch_size=2, num_workers=workers, collate_fn=collate, multiprocessing_context=context)
+        return [(b[0]["mv"].clone(), b[1]) for b in loader]
+
+    a, b = epoch_batches(0, 1), epoch_batches(2, 1)
+    for (x, y), (x2, y2) in zip(a, b):
+        assert torch.equal(x, x2) and torch.equal(y, y2)
+    c = epoch_batches(0, 2)
+    assert not all(torch.equal(x, x2) for (x, _), (x2, _) in zip(a, c)), "another epoch draws other samples"
+
+
+def test_on_the_fly_decoding_equals_cache(tiny_dataset):
+    kwargs = dict(representations=("mv", "residual"), train=False, size=64, progress=False)
+    cached = CompressedVideoDataset(tiny_dataset, "testlist01.txt", **kwargs)
+    fly = CompressedVideoDataset(tiny_dataset, "testlist01.txt", decode_on_the_fly=True, **kwargs)
+    for rep in ("mv", "residual"):
+        assert torch.equal(cached[1][0][rep], fly[1][0][rep])
+
+
+def test_bad_dataset_arguments(tiny_dataset, tmp_path):
+    with pytest.raises(ConfigError, match=r"representations: \['flow'\]"):
+        CompressedVideoDataset(tiny_dataset, "trainlist01.txt", "flow")
+    with pytest.raises(KdlabError, match="no classInd.txt"):
+        CompressedVideoDataset(tmp_path, "trainlist01.txt")
