@@ -15,6 +15,14 @@ def register(subparsers) -> None:
     c.add_argument("--repeats", type=int, default=3)
     c.add_argument("--json", action="store_true")
     c.set_defaults(handler=_codec)
+    d = sub.add_parser("data", help="training samples/s from the cache vs decoding on the fly (2 workers)")
+    d.add_argument("root", nargs="?", help="a dataset folder (default: the tiny synthetic set, generated in a temp folder)")
+    d.add_argument("--list", default="trainlist01.txt")
+    d.add_argument("--size", type=int, default=112)
+    d.add_argument("--workers", type=int, default=2)
+    d.add_argument("--samples", type=int, default=200)
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(handler=_data)
 
 
 def _codec(args) -> int:
@@ -38,4 +46,24 @@ def _codec(args) -> int:
     print(f"(d) one sample from the store     {results['sample_read_ms']:8.3f} ms")
     print(f"(b)/(a) = {goals['extract_vs_decode']:.2f} (goal >= 0.6)" + (
         f"   (b)/(c) = {goals['extract_vs_farneback']:.1f} (goal >= 20)" if flow else ""))
+    return 0
+
+
+def _data(args) -> int:
+    from kdlab.bench.data import run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.root
+        if root is None:
+            from kdlab.data.synthetic import PRESETS, generate
+
+            root = generate(Path(tmp) / "synthetic", PRESETS["default"], progress=False)
+        results = run(root, args.list, args.size, args.workers, args.samples)
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    print(f"dataset: {results['root']} ({results['workers']} workers, {results['size']} px, I-frame + MV + residual x 3 segments)")
+    print(f"from the cache      {results['cache_samples_per_s']:8.1f} samples/s")
+    print(f"decoding on the fly {results['on_the_fly_samples_per_s']:8.1f} samples/s")
+    print(f"speed-up {results['speedup']:.1f}x (goal >= 10x)")
     return 0

@@ -69,15 +69,26 @@ def reencode_tree(
     progress: bool = True,
 ) -> BatchReport:
     """Re-encode every video under ``sources`` into ``out`` with ``workers`` processes."""
+    return reencode_pairs(plan(sources, out), settings, workers, overwrite, progress)
+
+
+def reencode_pairs(
+    pairs: list[tuple[Path, Path]],
+    settings: EncodeSettings = EncodeSettings(),
+    workers: int = 2,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> BatchReport:
+    """Re-encode each ``(source, target)`` pair; targets that exist are skipped unless ``overwrite``."""
     report = BatchReport()
     todo = []
-    for src, dst in plan(sources, out):
+    for src, dst in pairs:
         if dst.exists() and not overwrite:
             report.skipped.append(dst)
         else:
             todo.append((src, dst))
     bar = tqdm(total=len(todo), desc="reencode", unit="video", disable=not progress or not todo)
-    if workers <= 1:
+    if workers <= 1 or len(todo) <= 1:
         for src, dst in todo:
             _collect(report, src, lambda: _reencode_one(src, dst, settings))
             bar.update()
