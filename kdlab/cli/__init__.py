@@ -15,7 +15,7 @@ from kdlab import __version__
 from kdlab.errors import KdlabError
 
 #: Command groups, in the order ``kdlab --help`` lists them.
-GROUPS = ("kdlab.cli.codec", "kdlab.cli.synth", "kdlab.cli.data", "kdlab.cli.bench")
+GROUPS = ("kdlab.cli.codec", "kdlab.cli.synth", "kdlab.cli.data", "kdlab.cli.engine", "kdlab.cli.bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     except KdlabError as exc:
         print(f"kdlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `kdlab inspect ... | head`
+        return 0
     except KeyboardInterrupt:
         print(f"kdlab {args.command}: interrupted; finished outputs are kept, rerun to resume", file=sys.stderr)
         return 130

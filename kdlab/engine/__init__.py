@@ -1,0 +1,1 @@
+"""Training, evaluation, fusion and profiling: the engine behind kdlab train/distill/evaluate/fuse/profile."""

@@ -1,0 +1,224 @@
+"""Typed run configuration: dataclass defaults, TOML files that hold only what differs, CLI overrides.
+
+A config file (``configs/*.toml``) has up to five tables::
+
+    name = "teacher_mv"              # top-level keys of RunConfig
+    [data]                           # DataConfig
+    representations = ["mv"]
+    [model]                          # ModelConfig
+    arch = "resnet18_tiny"
+    representation = "mv"
+    [optim]                          # OptimConfig
+    epochs = 12
+    [distill]                        # DistillConfig
+    teachers = ["runs/demo/teacher_iframe", "runs/demo/teacher_mv"]
+    loss = "avg_kd"
+
+Command-line overrides use dotted keys: ``optim.epochs=3 data.root=/data/ucf101 seed=1``; values are
+parsed as TOML (``true``, ``3``, ``0.5``, ``["a", "b"]``) or else taken as strings. Every unknown key
+or badly typed value raises :class:`~kdlab.errors.ConfigError` naming the key. The resolved config
+is saved as JSON in every run folder and checkpoint (:meth:`RunConfig.to_dict`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kdlab.errors import ConfigError
+
+REPRESENTATIONS = ("iframe", "mv", "residual")
+
+
+@dataclass
+class DataConfig:
+    """Where the clips come from and how they are sampled (CoViAR's defaults, scaled by the demo)."""
+
+    root: str = "data/synthetic/default"
+    train_list: str = "trainlist01.txt"
+    test_list: str = "testlist01.txt"
+    accumulate: bool = True
+    num_segments: int = 3  # TSN segments in training and training-time validation
+    test_segments: int = 25  # the test protocol (CoViAR: 25 segments x 10 crops)
+    test_crops: int = 1
+    size: int = 224  # network input side
+    batch_size: int = 32
+    workers: int = 2  # DataLoader worker processes (0: load in the training process)
+    cache_dir: str = ""  # default: <root>/cache
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "resnet18"
+    representation: str = "iframe"
+    pretrained: bool = False
+    width_mult: float = 0.0  # 0: the architecture's own
+    drop_rate: float = 0.0
+
+
+@dataclass
+class OptimConfig:
+    """Adam as in CoViAR (eps 1e-3, weight decay 1e-4), cosine decay with a linear warm-up."""
+
+    epochs: int = 30
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    eps: float = 1e-3
+    warmup_epochs: int = 1
+    schedule: str = "cosine"  # cosine | constant
+    backbone_lr_mult: float = 1.0  # CoViAR trains pretrained backbones at 0.01x
+    val_every: int = 1  # epochs between training-time validations (0: never)
+    grad_clip: float = 0.0  # 0: off
+
+
+@dataclass
+class DistillConfig:
+    """The teachers (run folders) and the loss; ``loss = "ce"`` trains the student alone."""
+
+    teachers: list[str] = field(default_factory=list)
+    loss: str = "ce"
+    loss_options: dict[str, Any] = field(default_factory=dict)
+    ce_weight: float = 1.0
+    kd_weight: float = 1.0
+    offline: bool = True  # teachers' logits computed once and stored (False: run alongside the student)
+    teacher_checkpoint: str = "last"  # last | best
+
+
+@dataclass
+class RunConfig:
+    name: str = "run"
+    out: str = ""  # the run folder; default runs/<name>
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    quiet: bool = False  # no progress bars (also when the CI environment variable is set)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out or f"runs/{self.name}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True)
+
+
+def _check_type(key: str, value: Any, annotation) -> Any:
+    """Coerce ``value`` to the field's type or raise ConfigError naming ``key``."""
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif annotation is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif origin is list:
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            return list(value)
+        if isinstance(value, str):
+            return [value]
+    elif origin is dict:
+        if isinstance(value, dict):
+            return dict(value)
+    raise ConfigError(f"{key}: expected {getattr(annotation, '__name__', annotation)}, got {value!r}")
+
+
+def _apply(obj, values: dict, prefix: str = "") -> None:
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        if key not in names:
+            raise ConfigError(f"{dotted}: unknown key; valid keys here: {', '.join(sorted(names))}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{dotted}: expected a table of keys, got {value!r}")
+            _apply(current, value, prefix=f"{dotted}.")
+        else:
+            setattr(obj, key, _check_type(dotted, value, hints[key]))
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_overrides(overrides: list[str]) -> dict:
+    """``["optim.epochs=3", "seed=1"]`` -> ``{"optim": {"epochs": 3}, "seed": 1}``."""
+    tree: dict = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected key=value, e.g. optim.epochs=3")
+        key, text = item.split("=", 1)
+        node = tree
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _parse_value(text.strip())
+    return tree
+
+
+def validate(config: RunConfig) -> RunConfig:
+    """Value checks beyond types; each error names its key."""
+    d, m, o, k = config.data, config.model, config.optim, config.distill
+    checks = [
+        (m.representation in REPRESENTATIONS, "model.representation", f"one of {list(REPRESENTATIONS)}", m.representation),
+        (d.num_segments >= 1, "data.num_segments", ">= 1", d.num_segments),
+        (d.test_segments >= 1, "data.test_segments", ">= 1", d.test_segments),
+        (d.test_crops in (1, 10), "data.test_crops", "1 or 10", d.test_crops),
+        (d.size >= 16, "data.size", ">= 16", d.size),
+        (d.batch_size >= 1, "data.batch_size", ">= 1", d.batch_size),
+        (d.workers >= 0, "data.workers", ">= 0", d.workers),
+        (o.epochs >= 1, "optim.epochs", ">= 1", o.epochs),
+        (o.lr > 0, "optim.lr", "> 0", o.lr),
+        (o.schedule in ("cosine", "constant"), "optim.schedule", "'cosine' or 'constant'", o.schedule),
+        (k.teacher_checkpoint in ("last", "best"), "distill.teacher_checkpoint", "'last' or 'best'", k.teacher_checkpoint),
+        (k.loss == "ce" or bool(k.teachers), "distill.teachers", f"at least one run folder for loss {k.loss!r}", k.teachers),
+    ]
+    for ok, key, expected, value in checks:
+        if not ok:
+            raise ConfigError(f"{key}: expected {expected}, got {value!r}")
+    return config
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | dict | None = None) -> RunConfig:
+    """Defaults, updated by the TOML file at ``path``, then by ``overrides``; validated."""
+    config = RunConfig()
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            values = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        values.setdefault("name", path.stem)
+        _apply(config, values)
+    if overrides:
+        _apply(config, parse_overrides(overrides) if isinstance(overrides, list) else overrides)
+    return validate(config)
+
+
+def config_from_dict(values: dict) -> RunConfig:
+    """Rebuild a config saved by :meth:`RunConfig.to_dict` (e.g. a run's ``config.json``)."""
+    config = RunConfig()
+    _apply(config, values)
+    return config

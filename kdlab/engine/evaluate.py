@@ -1,0 +1,108 @@
+"""Evaluation: per-video logits under a test protocol (segments x crops), and ``kdlab evaluate``.
+
+A video's score is the mean of the network's logits over its segments and crops (TSN/CoViAR
+consensus). Training-time validation uses ``data.num_segments`` x 1 crop; the test protocol
+``data.test_segments`` x ``data.test_crops`` (CoViAR: 25 x 10). The two differ, which is why
+CoViAR's users struggled to reproduce its numbers: kdlab reports both, named.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from kdlab.engine import distributed, io
+from kdlab.engine.loading import make_dataset, make_loader, progress_enabled
+from kdlab.engine.metrics import classification_metrics
+from kdlab.engine.runs import RunFolder
+
+
+def protocol_name(segments: int, crops: int) -> str:
+    """How a video was scored, e.g. ``"25 segments x 10 crops"``."""
+    return f"{segments} segment{'s' * (segments > 1)} x {crops} crop{'s' * (crops > 1)}"
+
+
+class EvalData:
+    """A dataset, this rank's share of it (every ``world_size``-th item) and its loader, built once."""
+
+    def __init__(self, dataset, config, context):
+        self.dataset = dataset
+        self.indices = list(range(context.rank, len(dataset), context.world_size))
+        self.loader = make_loader(torch.utils.data.Subset(dataset, self.indices), config, shuffle=False)
+
+
+@torch.no_grad()
+def predict(model, data: EvalData, context, show: bool = False, desc: str = "eval"):
+    """Logits ``(N, C)``, labels ``(N,)`` and video ids of every item of ``data.dataset``, on every rank."""
+    was_training = model.training
+    model.eval()
+    outputs = []
+    for inputs, labels, ids in tqdm(data.loader, desc=desc, leave=False, disable=not show):
+        if isinstance(inputs, dict):
+            inputs = inputs[model.representation]
+        outputs.append(model(inputs.to(context.device)).float().cpu().numpy())
+    model.train(was_training)
+    dataset = data.dataset
+    logits = np.concatenate(outputs) if outputs else np.zeros((0, len(dataset.classes)), np.float32)
+    parts = distributed.gather_objects(context, (data.indices, logits))
+    order = np.concatenate([p[0] for p in parts]).astype(int)
+    merged = np.empty((len(dataset), logits.shape[1]), np.float32)
+    merged[order] = np.concatenate([p[1] for p in parts])
+    records = dataset.records
+    return merged, np.array([r.label for r in records]), [r.video_id for r in records]
+
+
+def teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show) -> np.ndarray | None:
+    """``(K, N, C)`` teachers' logits on the test videos ``ids`` under this run's test protocol.
+
+    A teacher run's own ``predictions.npz`` is reused when it was made with the same protocol.
+    """
+    if not teachers:
+        return None
+    d = config.data
+    protocol = protocol_name(d.test_segments, d.test_crops)
+    out = []
+    for teacher, run in zip(teachers, teacher_runs):
+        summary = run.summary()
+        if summary.get("test", {}).get("protocol") == protocol and run.predictions_file.exists():
+            saved = run.predictions()
+            where = {v: i for i, v in enumerate(saved["video_ids"].tolist())}
+            if all(v in where for v in ids):
+                out.append(saved["logits"][[where[v] for v in ids]])
+                continue
+        view = make_dataset(config, config.data.test_list, [teacher.representation], False, d.test_segments, d.test_crops)
+        logits, _, view_ids = predict(teacher, EvalData(view, config, context), context, show, desc=f"teacher {run.name}")
+        where = {v: i for i, v in enumerate(view_ids)}
+        out.append(logits[[where[v] for v in ids]])
+    return np.stack(out).astype(np.float32)
+
+
+def evaluate_run(path, segments: int | None = None, crops: int | None = None, checkpoint: str = "last",
+                 workers: int | None = None) -> dict:
+    """Re-evaluate a finished run under another protocol; writes ``eval_<S>x<C>.json`` and ``.npz``."""
+    run = RunFolder(path).require()
+    config = run.config()
+    if segments:
+        config.data.test_segments = segments
+    if crops:
+        config.data.test_crops = crops
+    if workers is not None:
+        config.data.workers = workers
+    context = distributed.setup(config.device)
+    try:
+        model = run.load_model(checkpoint, context.device)
+        d = config.data
+        dataset = make_dataset(config, d.test_list, [config.model.representation], False, d.test_segments, d.test_crops)
+        data = EvalData(dataset, config, context)
+        logits, labels, ids = predict(model, data, context, progress_enabled(config, context), desc="evaluate")
+        result = classification_metrics(logits, labels, len(dataset.classes))
+        result.update(protocol=protocol_name(d.test_segments, d.test_crops), checkpoint=checkpoint, run=str(run.path))
+        if context.is_main:
+            stem = run.path / f"eval_{d.test_segments}x{d.test_crops}_{checkpoint}"
+            io.save_npz(stem.with_suffix(".npz"), logits=logits, labels=labels, video_ids=np.array(ids),
+                        classes=np.array(dataset.classes))
+            io.write_json(stem.with_suffix(".json"), result)
+        return result
+    finally:
+        distributed.teardown(context)

@@ -1,0 +1,104 @@
+"""Run folders: what a training run leaves behind, and how later steps read it.
+
+::
+
+    runs/demo/teacher_mv/
+      config.json       the resolved RunConfig
+      metrics.csv       one row per epoch: losses by name, learning rate, train and validation accuracy
+      last.pt           resume state: student (and connector) weights, optimiser, epoch, config
+      best.pt           student weights at the best training-time validation
+      predictions.npz   test-protocol logits of the student ("logits") and of each teacher
+                        ("teacher_logits" (K, N, C), "teacher_names"), "labels", "video_ids", "classes"
+      summary.json      best and last epoch, test metrics, parameters, FLOPs, timings, "complete"
+
+Checkpoints are plain dicts of tensors and numbers (``torch.load(weights_only=True)`` reads them)
+and hold only the student, never the teachers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kdlab.engine import io
+from kdlab.engine.config import RunConfig, config_from_dict
+from kdlab.errors import ConfigError, RunError
+from kdlab.models import create_model
+
+
+class RunFolder:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    config_file = property(lambda self: self.path / "config.json")
+    metrics_file = property(lambda self: self.path / "metrics.csv")
+    predictions_file = property(lambda self: self.path / "predictions.npz")
+    summary_file = property(lambda self: self.path / "summary.json")
+    last_checkpoint = property(lambda self: self.path / "last.pt")
+    best_checkpoint = property(lambda self: self.path / "best.pt")
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def exists(self) -> bool:
+        return self.config_file.exists()
+
+    def is_complete(self) -> bool:
+        return self.summary_file.exists() and self.summary().get("complete", False)
+
+    def require(self, what: str = "run") -> RunFolder:
+        if not self.exists():
+            raise RunError(
+                f"{self.path}: no {what} run folder here (no config.json); train it first, e.g. "
+                f"`kdlab train configs/demo/teacher_iframe.toml out={self.path}`"
+            )
+        return self
+
+    def config(self) -> RunConfig:
+        self.require()
+        return config_from_dict(json.loads(self.config_file.read_text()))
+
+    def summary(self) -> dict:
+        return json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
+
+    def metrics(self) -> list[dict]:
+        return io.read_csv(self.metrics_file)
+
+    def predictions(self) -> dict:
+        if not self.predictions_file.exists():
+            raise RunError(f"{self.path}: no predictions.npz; the run has not finished (rerun it to resume)")
+        with np.load(self.predictions_file, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+
+    def checkpoint(self, which: str = "last") -> dict:
+        path = self.last_checkpoint if which == "last" else self.best_checkpoint
+        if not path.exists():
+            raise RunError(f"{path}: checkpoint not found; the run has not finished an epoch (rerun it to resume)")
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+    def load_model(self, which: str = "last", device: str | torch.device = "cpu") -> torch.nn.Module:
+        """The run's network with its ``which`` weights, in eval mode."""
+        config = self.config()
+        state = self.checkpoint(which)
+        model = build_model(config, int(state["num_classes"]))
+        model.load_state_dict(state["student"])
+        return model.to(device).eval()
+
+
+def build_model(config: RunConfig, num_classes: int) -> torch.nn.Module:
+    """The student network of ``config`` (random or ImageNet weights)."""
+    m = config.model
+    options = {"drop_rate": m.drop_rate}
+    if m.width_mult:
+        options["width_mult"] = m.width_mult
+    try:
+        return create_model(m.arch, representation=m.representation, num_classes=num_classes, pretrained=m.pretrained, **options)
+    except ConfigError as exc:
+        raise ConfigError(f"model.arch / model options: {exc}") from None

@@ -1,0 +1,276 @@
+"""Training and distillation: one loop for a teacher, the student alone, and every KD method.
+
+``train(config)`` builds the student from ``config.model``, the teachers from the run folders in
+``config.distill.teachers``, the loss from ``config.distill.loss`` (``"ce"``: no teacher), and runs
+the epochs, writing the run folder (:mod:`kdlab.engine.runs`). It resumes from ``last.pt`` after an
+interruption and returns at once when the run is already complete.
+
+Teachers run *offline* by default: their logits on each training video (the test view: segment
+centres, centre crop) are computed once before the first epoch and looked up per batch, so a
+distillation epoch costs about a cross-entropy epoch. ``distill.offline = false`` runs them on the
+very same augmented batch as the student (needed by feature losses, FitNets and CA-MKD's
+feature term).
+
+Under ``torchrun --nproc_per_node=N`` the student is wrapped in DistributedDataParallel, each
+process trains on its shard (DistributedSampler) and rank 0 alone writes files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data.distributed import DistributedSampler
+from tqdm.auto import tqdm
+
+from kdlab.distill import Distiller
+from kdlab.engine import distributed, io
+from kdlab.engine.config import RunConfig
+from kdlab.engine.evaluate import EvalData, predict, protocol_name, teacher_test_logits
+from kdlab.engine.loading import make_dataset, make_loader, progress_enabled
+from kdlab.engine.metrics import classification_metrics
+from kdlab.engine.profile import count_parameters, frame_flops
+from kdlab.engine.runs import RunFolder, build_model
+from kdlab.errors import ConfigError, RunError
+from kdlab.losses import build_loss
+
+
+def load_teachers(config: RunConfig, num_classes: int, device) -> tuple[list[torch.nn.Module], list[RunFolder]]:
+    teachers, folders = [], []
+    for path in config.distill.teachers:
+        folder = RunFolder(path).require("teacher")
+        teacher_classes = int(folder.checkpoint(config.distill.teacher_checkpoint)["num_classes"])
+        if teacher_classes != num_classes:
+            raise ConfigError(f"distill.teachers: {path} predicts {teacher_classes} classes, this dataset has {num_classes}")
+        teachers.append(folder.load_model(config.distill.teacher_checkpoint, device))
+        folders.append(folder)
+    return teachers, folders
+
+
+def learning_rate(config: RunConfig, epoch: int) -> float:
+    """Linear warm-up over ``warmup_epochs``, then cosine decay to 0 (or constant)."""
+    o = config.optim
+    if epoch < o.warmup_epochs:
+        return o.lr * (epoch + 1) / (o.warmup_epochs + 1)
+    if o.schedule == "constant":
+        return o.lr
+    progress = (epoch - o.warmup_epochs) / max(1, o.epochs - o.warmup_epochs)
+    return o.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def make_optimizer(config: RunConfig, distiller: Distiller) -> torch.optim.Optimizer:
+    """Adam (CoViAR's eps and weight decay); a pretrained backbone learns at ``backbone_lr_mult``."""
+    head = set(map(id, distiller.student.get_classifier().parameters()))
+    backbone = [p for p in distiller.student.parameters() if id(p) not in head]
+    others = [p for p in distiller.student.get_classifier().parameters()] + list(distiller.loss_module.parameters())
+    o = config.optim
+    groups = [
+        {"params": backbone, "lr_mult": o.backbone_lr_mult if config.model.pretrained else 1.0},
+        {"params": others, "lr_mult": 1.0},
+    ]
+    return torch.optim.Adam(groups, lr=o.lr, eps=o.eps, weight_decay=o.weight_decay)
+
+
+def _to(inputs, device):
+    if isinstance(inputs, dict):
+        return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
+    return inputs.to(device, non_blocking=True)
+
+
+def train(config: RunConfig, force: bool = False) -> RunFolder:
+    """Run (or resume) the training described by ``config``; returns its run folder."""
+    context = distributed.setup(config.device)
+    try:
+        return _train(config, context, force)
+    finally:
+        distributed.teardown(context)
+
+
+def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunFolder:
+    run = RunFolder(config.run_dir)
+    for path in config.distill.teachers if config.distill.loss != "ce" else []:
+        RunFolder(path).require("teacher")  # fail before any data work
+    if run.is_complete() and not force:
+        if run.config().to_dict() != config.to_dict():
+            raise RunError(f"{run.path}: already holds a finished run with another config; choose another out= or --force")
+        if context.is_main:
+            print(f"{run.path}: already complete (use --force to train again)")
+        return run
+    torch.manual_seed(config.seed)
+    device = context.device
+    show = progress_enabled(config, context)
+    student_rep = config.model.representation
+    online = config.distill.loss != "ce" and not config.distill.offline
+
+    # -- data -------------------------------------------------------------------------------
+    if context.is_main:  # build the cache once, before the other ranks read it
+        make_dataset(config, config.data.test_list, [student_rep], False, config.data.num_segments)
+    distributed.barrier(context)
+    probe = make_dataset(config, config.data.test_list, [student_rep], False, config.data.num_segments)
+    num_classes = len(probe.classes)
+    teachers, teacher_runs = load_teachers(config, num_classes, device) if config.distill.loss != "ce" else ([], [])
+    representations = list(dict.fromkeys([student_rep] + ([t.representation for t in teachers] if online else [])))
+    train_set = make_dataset(config, config.data.train_list, representations, True, config.data.num_segments)
+    val_data = EvalData(probe, config, context) if config.optim.val_every else None
+    sampler = DistributedSampler(train_set, context.world_size, context.rank, seed=config.seed) if context.distributed else None
+    train_loader = make_loader(train_set, config, shuffle=True, sampler=sampler)
+
+    # -- model, loss, optimiser, resume --------------------------------------------------------
+    student = build_model(config, num_classes)
+    loss_module = build_loss(config.distill.loss, **config.distill.loss_options)
+    distiller = Distiller(student, teachers, loss_module, config.distill.ce_weight, config.distill.kd_weight).to(device)
+    optimizer = make_optimizer(config, distiller)
+    start_epoch, rows, best = 0, [], {"epoch": -1, "val_top1": -1.0}
+    if run.last_checkpoint.exists() and not force:
+        state = run.checkpoint("last")
+        if state["config"] != config.to_dict():
+            raise RunError(f"{run.path}: holds an unfinished run with another config; choose another out= or --force")
+        distiller.student.load_state_dict(state["student"])
+        distiller.loss_module.load_state_dict(state["loss_module"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, best = int(state["epoch"]) + 1, dict(state["best"])
+        rows = [r for r in run.metrics() if int(r["epoch"]) < start_epoch]
+        if context.is_main:
+            print(f"{run.path}: resuming after epoch {start_epoch - 1}")
+    elif context.is_main:
+        run.path.mkdir(parents=True, exist_ok=True)
+        io.write_text(run.config_file, config.to_json())
+    model = DistributedDataParallel(distiller) if context.distributed else distiller
+
+    # -- offline teachers: their logits on every training video, computed once -----------------
+    stored = None
+    if teachers and not online:
+        stored = offline_teacher_logits(config, teachers, train_set, context)
+
+    # -- epochs --------------------------------------------------------------------------------
+    started = time.perf_counter()
+    for epoch in range(start_epoch, config.optim.epochs):
+        lr = learning_rate(config, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group["lr_mult"]
+        train_set.set_epoch(epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        torch.manual_seed(config.seed * 1000 + epoch)
+        row = {"epoch": epoch, "lr": lr, **train_epoch(model, distiller, train_loader, optimizer, epoch, stored, config, context, show)}
+        if config.optim.val_every and ((epoch + 1) % config.optim.val_every == 0 or epoch + 1 == config.optim.epochs):
+            logits, labels, _ = predict(distiller.student, val_data, context, show, desc="val")
+            if context.is_main:
+                metrics = classification_metrics(logits, labels, num_classes)
+                row.update(val_top1=metrics["top1"], val_top5=metrics["top5"])
+        if context.is_main:
+            rows.append(row)
+            improved = row.get("val_top1", -1.0) > best["val_top1"]
+            if improved:
+                best = {"epoch": epoch, "val_top1": row["val_top1"]}
+            checkpoint = {
+                "student": distiller.student.state_dict(),
+                "loss_module": distiller.loss_module.state_dict(),
+                "num_classes": num_classes,
+                "epoch": epoch,
+                "config": config.to_dict(),
+            }
+            if improved:
+                io.save_torch(run.best_checkpoint, checkpoint)
+            io.save_torch(run.last_checkpoint, {**checkpoint, "optimizer": optimizer.state_dict(), "best": best})
+            io.write_csv(run.metrics_file, rows)
+            if show:
+                shown = {k: round(v, 4) for k, v in row.items() if isinstance(v, float)}
+                tqdm.write(f"{run.name} epoch {epoch}: {shown}")
+        distributed.barrier(context)
+    train_seconds = time.perf_counter() - started
+
+    # -- test protocol on the last epoch's student; write predictions and the summary ----------
+    test_set = make_dataset(config, config.data.test_list, [student_rep], False, config.data.test_segments, config.data.test_crops)
+    logits, labels, ids = predict(distiller.student, EvalData(test_set, config, context), context, show, desc="test")
+    teacher_logits = teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show)
+    if context.is_main:
+        write_results(run, config, distiller.student, rows, best, logits, labels, ids, test_set.classes,
+                      teacher_logits, teacher_runs, train_seconds)
+    distributed.barrier(context)
+    return run
+
+
+def train_epoch(model, distiller: Distiller, loader, optimizer, epoch: int, stored, config: RunConfig, context, show) -> dict:
+    """One pass over the training data; returns the mean of each named loss and the train accuracy."""
+    distiller.train()
+    device = context.device
+    sums: dict[str, float] = {}
+    correct = seen = 0
+    started = time.perf_counter()
+    for inputs, labels, ids in tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not show):
+        inputs = _to(inputs if isinstance(inputs, dict) else {config.model.representation: inputs}, device)
+        labels = labels.to(device)
+        teacher_logits = None
+        if stored is not None:
+            teacher_logits = torch.from_numpy(np.stack([stored[v] for v in ids], axis=1)).to(device)
+        logits, losses = model(inputs, labels, epoch, teacher_logits)
+        loss = sum(losses.values())
+        if not torch.isfinite(loss):
+            raise RunError(f"epoch {epoch}: the loss became {loss.item()} (lower optim.lr?)")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.optim.grad_clip:
+            torch.nn.utils.clip_grad_norm_(distiller.learnable_parameters(), config.optim.grad_clip)
+        optimizer.step()
+        batch = len(labels)
+        for name, value in losses.items():
+            sums[name] = sums.get(name, 0.0) + float(value.detach()) * batch
+        correct += int((logits.argmax(1) == labels).sum())
+        seen += batch
+    totals = distributed.gather_objects(context, (sums, correct, seen))
+    seen_all = sum(t[2] for t in totals)
+    out = {name: sum(t[0][name] for t in totals) / seen_all for name in sums}
+    out["loss"] = sum(out.values())
+    out["train_top1"] = 100 * sum(t[1] for t in totals) / seen_all
+    out["epoch_seconds"] = time.perf_counter() - started
+    return out
+
+
+def offline_teacher_logits(config: RunConfig, teachers, train_set, context) -> dict[str, np.ndarray]:
+    """``{video_id: (K, C) float32}``: each teacher's logits on each training video's test view."""
+    logits = []
+    for teacher in teachers:
+        view = make_dataset(config, config.data.train_list, [teacher.representation], False, config.data.num_segments)
+        out, _, ids = predict(teacher, EvalData(view, config, context), context, show=False, desc="teacher")
+        logits.append(out)
+    logits = distributed.broadcast_object(context, np.stack(logits, axis=1) if context.is_main else None)
+    ids = distributed.broadcast_object(context, ids if context.is_main else None)
+    return dict(zip(ids, logits.astype(np.float32)))
+
+
+def write_results(run: RunFolder, config, student, rows, best, logits, labels, ids, classes,
+                  teacher_logits, teacher_runs, train_seconds) -> None:
+    d = config.data
+    teacher_names = [r.name for r in teacher_runs]
+    arrays = dict(logits=logits, labels=labels, video_ids=np.array(ids), classes=np.array(classes),
+                  teacher_names=np.array(teacher_names, dtype=str))
+    arrays["teacher_logits"] = teacher_logits if teacher_logits is not None else np.zeros((0, *logits.shape), np.float32)
+    io.save_npz(run.predictions_file, **arrays)
+    test = classification_metrics(logits, labels, len(classes))
+    test["protocol"] = protocol_name(d.test_segments, d.test_crops)
+    last = rows[-1] if rows else {}
+    summary = {
+        "complete": True,
+        "name": config.name,
+        "representation": config.model.representation,
+        "arch": config.model.arch,
+        "loss": config.distill.loss,
+        "teachers": list(config.distill.teachers),
+        "seed": config.seed,
+        "epochs": config.optim.epochs,
+        "best": best,
+        "last": {"epoch": last.get("epoch"), "val_top1": last.get("val_top1")},
+        "validation_protocol": protocol_name(d.num_segments, 1),
+        "test": test,
+        "params": count_parameters(student),
+        "flops_per_frame": frame_flops(student, config.model.representation, d.size),
+        "train_seconds": train_seconds,
+        "mean_epoch_seconds": float(np.mean([r["epoch_seconds"] for r in rows])) if rows else None,
+    }
+    io.write_json(run.summary_file, summary)
