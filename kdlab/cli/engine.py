@@ -54,7 +54,10 @@ def _train(args) -> int:
     from kdlab.engine.trainer import train
     from kdlab.errors import ConfigError
 
-    config = load_config(args.config, args.overrides)
+    path, overrides = args.config, list(args.overrides)
+    if path and "=" in path and not path.endswith(".toml"):  # no config file, only overrides
+        path, overrides = None, [path] + overrides
+    config = load_config(path, overrides)
     if args.distill and config.distill.loss == "ce":
         raise ConfigError("distill.loss: `kdlab distill` needs a KD loss (kd, avg_kd, ...); use `kdlab train` for loss=ce")
     run = train(config, force=args.force)

@@ -178,7 +178,11 @@ def parse_overrides(overrides: list[str]) -> dict:
 
 def validate(config: RunConfig) -> RunConfig:
     """Value checks beyond types; each error names its key."""
+    from kdlab.losses import LOSSES  # the loss registry names the valid methods
+
     d, m, o, k = config.data, config.model, config.optim, config.distill
+    if k.loss not in LOSSES:
+        raise ConfigError(f"distill.loss: loss={k.loss!r} is unknown; valid choices: {', '.join(sorted(LOSSES))}")
     checks = [
         (m.representation in REPRESENTATIONS, "model.representation", f"one of {list(REPRESENTATIONS)}", m.representation),
         (d.num_segments >= 1, "data.num_segments", ">= 1", d.num_segments),

@@ -1,0 +1,182 @@
+"""The engine end to end on the tiny synthetic set: run folders, resume, distillation, fusion, torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from kdlab.cli import main
+from kdlab.data.synthetic import PRESETS, generate
+from kdlab.engine import trainer
+from kdlab.engine.config import load_config
+from kdlab.engine.runs import RunFolder
+from kdlab.errors import ConfigError, RunError
+
+BASE = ["data.size=48", "data.test_segments=4", "data.batch_size=8", "data.workers=0",
+        "model.arch=resnet18_tiny", "optim.epochs=1", "quiet=true"]
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("synth") / "tiny", PRESETS["tiny"], workers=1, progress=False)
+
+
+def _config(synth, tmp_path, name, *extra):
+    return load_config(None, BASE + [f"data.root={synth}", f"out={tmp_path / name}", f"name={name}", *extra])
+
+
+@pytest.fixture(scope="module")
+def teachers(synth, tmp_path_factory):
+    out = tmp_path_factory.mktemp("teachers")
+    runs = {}
+    for rep in ("iframe", "mv", "residual"):
+        runs[rep] = trainer.train(_config(synth, out, f"teacher_{rep}", f"model.representation={rep}"))
+    return runs
+
+
+def test_a_run_folder_holds_every_file(teachers, synth):
+    run = teachers["mv"]
+    names = sorted(p.name for p in run.path.iterdir())
+    assert names == ["best.pt", "config.json", "last.pt", "metrics.csv", "predictions.npz", "summary.json"]
+    config = json.loads(run.config_file.read_text())
+    assert config["model"]["representation"] == "mv" and config["data"]["root"] == str(synth)
+    rows = run.metrics()
+    assert [r["epoch"] for r in rows] == [0]
+    assert {"lr", "loss_ce", "loss", "train_top1", "val_top1", "val_top5", "epoch_seconds"} <= set(rows[0])
+    pred = run.predictions()
+    n_test = 4 * PRESETS["tiny"].test_clips_per_class
+    assert pred["logits"].shape == (n_test, 4) and pred["labels"].shape == (n_test,)
+    assert len(set(pred["video_ids"].tolist())) == n_test and len(pred["classes"]) == 4
+    summary = run.summary()
+    assert summary["complete"] and summary["best"]["epoch"] == 0 and summary["last"]["epoch"] == 0
+    assert summary["test"]["protocol"] == "4 segments x 1 crop" and 0 <= summary["test"]["top1"] <= 100
+    assert summary["params"] == sum(p.numel() for p in run.load_model().parameters())
+    state = torch.load(run.last_checkpoint, weights_only=True)
+    assert set(state) >= {"student", "optimizer", "epoch", "config", "num_classes"} and "teachers" not in state
+
+
+def test_test_metrics_match_the_predictions(teachers):
+    run = teachers["iframe"]
+    pred, summary = run.predictions(), run.summary()
+    top1 = 100 * (pred["logits"].argmax(1) == pred["labels"]).mean()
+    assert summary["test"]["top1"] == pytest.approx(top1)
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(synth, tmp_path, monkeypatch):
+    full = trainer.train(_config(synth, tmp_path, "full", "optim.epochs=3"))
+    original = trainer.train_epoch
+
+    def interrupted(*args, **kwargs):
+        if args[4] == 2:  # the epoch argument
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    config = _config(synth, tmp_path, "cut", "optim.epochs=3")
+    monkeypatch.setattr(trainer, "train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(config)
+    cut = RunFolder(tmp_path / "cut")
+    assert [r["epoch"] for r in cut.metrics()] == [0, 1] and not cut.summary_file.exists()
+    monkeypatch.setattr(trainer, "train_epoch", original)
+    trainer.train(config)
+    assert [r["epoch"] for r in cut.metrics()] == [0, 1, 2] and cut.is_complete()
+    for a, b in zip(full.metrics(), cut.metrics()):
+        assert a["loss_ce"] == pytest.approx(b["loss_ce"], rel=1e-5)
+    np.testing.assert_allclose(full.predictions()["logits"], cut.predictions()["logits"], rtol=1e-4, atol=1e-5)
+
+
+def test_complete_runs_are_not_trained_again(teachers, capsys):
+    run = teachers["mv"]
+    before = run.last_checkpoint.stat().st_mtime_ns
+    trainer.train(run.config())
+    assert run.last_checkpoint.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("loss,offline", [("avg_kd", True), ("kd_to_avg", True), ("ebkd", True), ("dkd", True),
+                                          ("aekd", True), ("camkd", False), ("fitnets", False)])
+def test_multi_teacher_distillation(teachers, synth, tmp_path, loss, offline):
+    names = [str(teachers[r].path) for r in ("iframe", "mv", "residual")]
+    config = _config(synth, tmp_path, f"student_{loss}", "model.representation=iframe", f"distill.loss={loss}",
+                     f"distill.offline={str(offline).lower()}", f"distill.teachers={json.dumps(names)}")
+    run = trainer.train(config)
+    row = run.metrics()[0]
+    assert "loss_kd" in row or "loss_feat" in row
+    pred = run.predictions()
+    assert pred["teacher_logits"].shape == (3, *pred["logits"].shape)
+    assert list(pred["teacher_names"]) == ["teacher_iframe", "teacher_mv", "teacher_residual"]
+    # teachers' test logits are their own runs' predictions (same protocol)
+    np.testing.assert_allclose(pred["teacher_logits"][1], teachers["mv"].predictions()["logits"], rtol=1e-5)
+
+
+def test_offline_teacher_logits_are_the_teachers_outputs(teachers, synth, tmp_path):
+    config = _config(synth, tmp_path, "s", "distill.loss=kd", f"distill.teachers=[\"{teachers['mv'].path}\"]")
+    context = trainer.distributed.Context()
+    from kdlab.engine.loading import make_dataset
+
+    train_set = make_dataset(config, config.data.train_list, ["mv"], True, 3)
+    stored = trainer.offline_teacher_logits(config, [teachers["mv"].load_model()], train_set, context)
+    assert len(stored) == len(train_set) and next(iter(stored.values())).shape == (1, 4)
+
+
+def test_fusion_and_evaluate(teachers, tmp_path, capsys):
+    runs = [str(teachers[r].path) for r in ("iframe", "mv", "residual")]
+    assert main(["fuse", *runs, "--out", str(tmp_path / "fusion")]) == 0
+    summary = RunFolder(tmp_path / "fusion").summary()
+    assert summary["weights"] == [2.0, 1.0, 1.0]
+    preds = [teachers[r].predictions() for r in ("iframe", "mv", "residual")]
+    fused = 2 * preds[0]["logits"] + preds[1]["logits"] + preds[2]["logits"]
+    expected = 100 * (fused.argmax(1) == preds[0]["labels"]).mean()
+    assert summary["test"]["top1"] == pytest.approx(expected)
+    assert main(["evaluate", runs[1], "--segments", "2", "--crops", "10", "--workers", "0"]) == 0
+    result = json.loads((teachers["mv"].path / "eval_2x10_last.json").read_text())
+    assert result["protocol"] == "2 segments x 10 crops" and result["videos"] == 8
+
+
+def test_compression_arithmetic_of_the_paper(capsys):
+    assert main(["profile", "--compression", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["param_ratio"] == pytest.approx(2.40, abs=0.005)
+    assert table["flops_ratio_per_gop"] == pytest.approx(1.23, abs=0.01)
+    assert table["flops_ratio_per_triple"] == pytest.approx(2.8, abs=0.05)
+    coviar, distilled = table["rows"]
+    assert coviar["params_M"] == pytest.approx(80.8, abs=0.05) and distilled["params_M"] == pytest.approx(33.7, abs=0.05)
+
+
+def test_bad_configs_fail_clearly(synth, tmp_path, capsys):
+    assert main(["train", f"data.root={synth}", "model.arch=resnet19", f"out={tmp_path / 'x'}"]) == 2
+    err = capsys.readouterr().err
+    assert "model.arch" in err and "resnet18_tiny" in err and "Traceback" not in err
+    assert main(["distill", f"data.root={synth}", "distill.loss=kdd", "distill.teachers=[\"a\"]"]) == 2
+    assert "loss='kdd' is unknown" in capsys.readouterr().err
+    assert main(["distill", f"data.root={synth}", "distill.loss=kd", f"distill.teachers=[\"{tmp_path / 'gone'}\"]"]) == 2
+    assert "gone: no teacher run folder here" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="optim.epochs: expected >= 1"):
+        load_config(None, ["optim.epochs=0"])
+    with pytest.raises(ConfigError, match="optim.epohcs: unknown key"):
+        load_config(None, ["optim.epohcs=3"])
+    with pytest.raises(ConfigError, match=r"data.size: expected int, got 'big'"):
+        load_config(None, ["data.size=big"])
+    with pytest.raises(ConfigError, match="distill.teachers: expected at least one run folder"):
+        load_config(None, ["distill.loss=kd"])
+
+
+def test_two_process_distributed_run(synth, tmp_path):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CI": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "kdlab", "train",
+           *BASE, f"data.root={synth}", f"out={out}", "model.representation=mv", "optim.epochs=2"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = RunFolder(out)
+    assert run.is_complete()
+    assert [r["epoch"] for r in run.metrics()] == [0, 1], "rows written once, by rank 0"
+    pred = run.predictions()
+    assert len(pred["video_ids"]) == 8 and len(set(pred["video_ids"].tolist())) == 8
+    assert result.stdout.count("test top-1") == 2  # every rank reports; files are written by rank 0 only
+    assert not list(out.glob(".*part*"))
