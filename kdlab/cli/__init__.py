@@ -15,7 +15,7 @@ from kdlab import __version__
 from kdlab.errors import KdlabError
 
 #: Command groups, in the order ``kdlab --help`` lists them.
-GROUPS = ("kdlab.cli.codec", "kdlab.cli.synth", "kdlab.cli.data", "kdlab.cli.engine", "kdlab.cli.bench")
+GROUPS = ("kdlab.cli.codec", "kdlab.cli.synth", "kdlab.cli.data", "kdlab.cli.engine", "kdlab.cli.demo", "kdlab.cli.bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,8 @@
 
 A config file (``configs/*.toml``) has up to five tables::
 
-    name = "teacher_mv"              # top-level keys of RunConfig
+    base = "common.toml"             # optional: read that file first (relative to this one)
+    name = "teacher_mv"              # top-level keys of RunConfig (default: the file's name)
     [data]                           # DataConfig
     representations = ["mv"]
     [model]                          # ModelConfig
@@ -203,19 +204,32 @@ def validate(config: RunConfig) -> RunConfig:
     return config
 
 
+def _read_toml(path: Path) -> dict:
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _file_chain(path: Path, seen: tuple = ()) -> list[dict]:
+    """The file's values preceded by those of its ``base = "other.toml"`` files (relative to it)."""
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: its base files include it again")
+    values = _read_toml(path)
+    base = values.pop("base", None)
+    chain = _file_chain(path.parent / base, seen + (path.resolve(),)) if base else []
+    return chain + [values]
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | dict | None = None) -> RunConfig:
     """Defaults, updated by the TOML file at ``path``, then by ``overrides``; validated."""
     config = RunConfig()
     if path is not None:
-        path = Path(path)
-        if not path.exists():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            values = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        values.setdefault("name", path.stem)
-        _apply(config, values)
+        for values in _file_chain(Path(path)):
+            _apply(config, values)
+        config.name = config.name if config.name != "run" else Path(path).stem
     if overrides:
         _apply(config, parse_overrides(overrides) if isinstance(overrides, list) else overrides)
     return validate(config)

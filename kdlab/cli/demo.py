@@ -1,0 +1,72 @@
+"""``kdlab demo``: the main job. The whole study on the embedded synthetic benchmark, then the dashboard."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kdlab.paths import REPO_ROOT
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="the whole study on the embedded synthetic data (teachers, fusion, students, KD, compression, ablation)",
+        description="Generates the synthetic benchmark if missing, runs every experiment at demo size (resumable: "
+        "finished runs are kept), prints the results table, writes runs/demo/ and serves the dashboard "
+        "(not with --no-serve, NO_SERVE=1 or under CI).",
+    )
+    p.add_argument("--runs", default="runs/demo", help="where the run folders go (default runs/demo)")
+    p.add_argument("--data", default="data/synthetic/default", help="the synthetic set (generated if missing)")
+    p.add_argument("--smoke", action="store_true", help="tiny data, one epoch: checks the pipeline in a minute")
+    p.add_argument("--no-serve", action="store_true", help="do not start the dashboard at the end")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="applied to every run, e.g. optim.epochs=2")
+    p.set_defaults(handler=_demo)
+    p = subparsers.add_parser("dashboard", help="serve the Streamlit dashboard on localhost")
+    p.add_argument("runs", nargs="?", default="runs/demo", help="a folder of run folders (default runs/demo)")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(handler=_dashboard)
+
+
+def _demo(args) -> int:
+    from kdlab.data.synthetic import PRESETS, generate
+    from kdlab.engine import io
+    from kdlab.engine.study import demo_steps, format_results, run_study
+
+    started = time.perf_counter()
+    data = Path(args.data)
+    preset = PRESETS["tiny" if args.smoke else "default"]
+    if not (data / "classInd.txt").exists():
+        print(f"generating the synthetic benchmark in {data} ...")
+        generate(data, preset, progress=not os.environ.get("CI"))
+    overrides = [f"data.root={data}", *args.overrides]
+    if args.smoke:
+        overrides += ["optim.epochs=1", "data.size=48", "data.test_segments=3", "data.workers=0"]
+    steps = demo_steps(seeds=(0,) if args.smoke else (0, 1, 2))
+    results = run_study(steps, args.runs, overrides=overrides)
+    table = format_results(results)
+    io.write_text(Path(args.runs) / "results.txt", table + "\n")
+    minutes = (time.perf_counter() - started) / 60
+    print(f"\n{table}\n\nruns in {args.runs}/ ({minutes:.1f} min); the dashboard reads them: kdlab dashboard {args.runs}")
+    if args.no_serve or os.environ.get("NO_SERVE") or os.environ.get("CI"):
+        return 0
+    return serve(args.runs)
+
+
+def serve(runs: str, port: int = 8501) -> int:
+    app = REPO_ROOT / "dashboard" / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--", "--runs", str(runs)]
+    print(f"dashboard on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _dashboard(args) -> int:
+    return serve(args.runs, args.port)

@@ -1,0 +1,189 @@
+"""Studies: ordered lists of runs (train, distill, fuse) that make one experiment of the paper.
+
+A :class:`Step` names a run folder under the study's runs folder and the config that makes it
+(``configs/demo/<config>.toml``). Teachers that a config names (``runs/demo/teacher_mv``) are
+looked up by their folder name in the study's runs folder, so a study can be written anywhere
+(``kdlab demo --runs /tmp/x``). Every step is resumable: a finished run is skipped, an
+interrupted one resumes, so rerunning a study only does what is missing.
+
+The demo study (``make demo``) runs the paper's experiments 1-5 at demo size and a small
+ablation (the number of teachers over three seeds):
+
+1. the I-frame, motion and residual teachers and their 2:1:1 fusion,
+2. the student alone, 3. single-teacher KD, 4. multi-teacher KD (the three stream teachers, with
+   several aggregations), 5. the compression table: CoViAR-style three-stream system against the
+   distilled one (student in place of the I-frame teacher), both fused 2:1:1.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kdlab.engine import io
+from kdlab.engine.config import RunConfig, load_config
+from kdlab.engine.fuse import fuse_runs
+from kdlab.engine.profile import compression_table
+from kdlab.engine.runs import RunFolder
+from kdlab.engine.trainer import train
+from kdlab.paths import REPO_ROOT
+
+CONFIG_DIR = REPO_ROOT / "configs" / "demo"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One run of a study: ``config`` (a file stem in the config folder) or a fusion of ``fuse`` runs."""
+
+    name: str
+    config: str = ""
+    overrides: tuple[str, ...] = ()
+    fuse: tuple[str, ...] = ()
+    group: str = ""  # teachers | fusion | students | ablation
+
+
+def demo_steps(seeds: tuple[int, ...] = (0, 1, 2)) -> list[Step]:
+    streams = ("teacher_iframe", "teacher_mv", "teacher_residual")
+    steps = [
+        Step("teacher_iframe", "teacher_iframe", group="teachers"),
+        Step("teacher_mv", "teacher_mv", group="teachers"),
+        Step("teacher_residual", "teacher_residual", group="teachers"),
+        Step("fusion_teachers", fuse=streams, group="fusion"),
+        Step("student_ce", "student_ce", group="students"),
+        Step("kd_single", "kd_single", group="students"),
+        Step("mkd_streams", "mkd_streams", group="students"),
+        Step("mkd_streams_ebkd", "mkd_streams_ebkd", group="students"),
+        Step("mkd_streams_camkd", "mkd_streams_camkd", group="students"),
+    ]
+    for student in ("student_ce", "kd_single", "mkd_streams"):
+        steps.append(Step(f"fusion_{student}", fuse=(student, "teacher_mv", "teacher_residual"), group="fusion"))
+    for seed in seeds:
+        if seed == 0:
+            continue  # seed 0 is the main runs above
+        for config in ("student_ce", "kd_single", "mkd_streams"):
+            steps.append(Step(f"{config}_seed{seed}", config, (f"seed={seed}",), group="ablation"))
+    return steps
+
+
+def step_config(step: Step, runs_dir: Path, config_dir: Path = CONFIG_DIR, overrides: list[str] = ()) -> RunConfig:
+    """The step's config with its run folder and teachers placed in ``runs_dir``."""
+    config = load_config(config_dir / f"{step.config}.toml", [*overrides, *step.overrides])
+    config.name = step.name
+    config.out = str(runs_dir / step.name)
+    config.distill.teachers = [str(runs_dir / Path(t).name) for t in config.distill.teachers]
+    return config
+
+
+def run_study(
+    steps: list[Step],
+    runs_dir: str | Path,
+    config_dir: str | Path = CONFIG_DIR,
+    overrides: list[str] = (),
+    log=print,
+) -> dict:
+    """Run every step in order (skipping finished runs); write ``study.json``; return the results."""
+    runs_dir, config_dir = Path(runs_dir), Path(config_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    for step in steps:
+        started = time.perf_counter()
+        if step.fuse:
+            fuse_runs([runs_dir / name for name in step.fuse], runs_dir / step.name)
+        else:
+            folder = RunFolder(runs_dir / step.name)
+            if folder.is_complete():
+                log(f"[{step.name}] already complete")
+                continue
+            log(f"[{step.name}] training ...")
+            train(step_config(step, runs_dir, config_dir, list(overrides)))
+        timings[step.name] = time.perf_counter() - started
+        test = RunFolder(runs_dir / step.name).summary()["test"]
+        log(f"[{step.name}] test top-1 {test['top1']:.1f}% ({timings[step.name]:.0f} s)")
+    results = collect_results(steps, runs_dir)
+    io.write_json(runs_dir / "study.json", {"steps": [vars(s) for s in steps], "results": results, "seconds": timings})
+    return results
+
+
+def collect_results(steps: list[Step], runs_dir: Path) -> dict:
+    """Per-run rows, the seed ablation (mean and spread) and the demo-size compression table."""
+    rows = []
+    for step in steps:
+        summary = RunFolder(runs_dir / step.name).summary()
+        if not summary:
+            continue
+        rows.append({
+            "run": step.name,
+            "group": step.group,
+            "loss": summary.get("loss", "fusion" if step.fuse else ""),
+            "representation": summary.get("representation", "+".join(summary.get("representations", []))),
+            "arch": summary.get("arch", ""),
+            "teachers": len(summary.get("teachers", [])),
+            "params": summary.get("params"),
+            "top1": summary["test"]["top1"],
+            "mean_class_accuracy": summary["test"]["mean_class_accuracy"],
+            "protocol": summary["test"].get("protocol"),
+        })
+    return {"runs": rows, "ablation": seed_ablation(rows), "compression": demo_compression(runs_dir)}
+
+
+def seed_ablation(rows: list[dict]) -> list[dict]:
+    """Mean and standard deviation of test top-1 over the seeds of each config with ``<name>_seedN`` runs."""
+    names = {row["run"] for row in rows}
+    groups: dict[str, list[float]] = {}
+    for row in rows:
+        base = row["run"].split("_seed")[0]
+        if f"{base}_seed1" in names:
+            groups.setdefault(base, []).append(row["top1"])
+    return [
+        {"run": name, "seeds": len(values), "top1_mean": float(np.mean(values)),
+         "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+        for name, values in groups.items()
+    ]
+
+
+def demo_compression(runs_dir: Path) -> dict | None:
+    """The compression table at demo size, with the fused accuracies the runs measured."""
+    teacher, student = RunFolder(runs_dir / "teacher_iframe"), RunFolder(runs_dir / "mkd_streams")
+    if not (teacher.exists() and student.exists() and RunFolder(runs_dir / "teacher_mv").exists()):
+        return None
+    t, s = teacher.config(), student.config()
+    size, classes = t.data.size, len(teacher.predictions()["classes"]) if teacher.predictions_file.exists() else 10
+    table = compression_table(t.model.arch, s.model.arch, RunFolder(runs_dir / "teacher_mv").config().model.arch,
+                              num_classes=classes, size=size)
+    for row, fused in zip(table["rows"], ("fusion_teachers", "fusion_mkd_streams")):
+        summary = RunFolder(runs_dir / fused).summary()
+        row["fused_top1"] = summary["test"]["top1"] if summary else None
+    table["full_size"] = compression_table()
+    return table
+
+
+def format_results(results: dict) -> str:
+    """The results table that ``make demo`` prints."""
+    lines = [f"{'run':26} {'input':10} {'network':16} {'loss':10} {'teachers':>8} {'params':>9} {'top-1 %':>8}"]
+    for row in results["runs"]:
+        if row["group"] == "ablation":
+            continue
+        params = f"{row['params'] / 1e3:.0f}k" if row["params"] else ""
+        lines.append(f"{row['run']:26} {row['representation']:10} {row['arch']:16} {row['loss']:10} "
+                     f"{row['teachers']:>8} {params:>9} {row['top1']:8.1f}")
+    if results["ablation"]:
+        lines.append("\nnumber of teachers over seeds (test top-1, mean +- std):")
+        for row in results["ablation"]:
+            lines.append(f"  {row['run']:24} {row['top1_mean']:6.1f} +- {row['top1_std']:.1f}  ({row['seeds']} seeds)")
+    table = results.get("compression")
+    if table:
+        full = table["full_size"]
+        lines.append("\ncompression (FLOPs = 2 x multiply-adds, per GOP of 12 frames):")
+        lines.append(f"  full size (UCF-101, 224 px): CoViAR {full['rows'][0]['params_M']:.1f} M params vs distilled "
+                     f"{full['rows'][1]['params_M']:.1f} M: {full['param_ratio']:.2f}x fewer parameters, "
+                     f"{full['flops_ratio_per_gop']:.2f}x fewer FLOPs per GOP")
+        a, b = table["rows"]
+        lines.append(f"  demo size ({table['size']} px): {a['iframe_net']}+2 streams {a['params_M'] * 1e3:.0f}k params, "
+                     f"{a['gflops_per_gop'] * 1e3:.1f} MFLOPs/GOP, fused top-1 {a['fused_top1']:.1f}%  vs  "
+                     f"{b['iframe_net']}+2 streams {b['params_M'] * 1e3:.0f}k, {b['gflops_per_gop'] * 1e3:.1f} MFLOPs/GOP, "
+                     f"fused top-1 {b['fused_top1']:.1f}%  ({table['param_ratio']:.2f}x params, "
+                     f"{table['flops_ratio_per_gop']:.2f}x FLOPs)")
+    return "\n".join(lines)
