@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from kdlab.engine.config import load_config
 from kdlab.engine.runs import RunFolder
 from kdlab.errors import ConfigError, RunError
 
+REPO = Path(__file__).resolve().parents[1]
 BASE = ["data.size=48", "data.test_segments=4", "data.batch_size=8", "data.workers=0",
         "model.arch=resnet18_tiny", "optim.epochs=1", "quiet=true"]
 
@@ -180,3 +182,9 @@ def test_two_process_distributed_run(synth, tmp_path):
     assert len(pred["video_ids"]) == 8 and len(set(pred["video_ids"].tolist())) == 8
     assert result.stdout.count("test top-1") == 2  # every rank reports; files are written by rank 0 only
     assert not list(out.glob(".*part*"))
+
+
+@pytest.mark.parametrize("path", sorted(str(p) for p in (REPO / "configs").rglob("*.toml")))
+def test_every_shipped_config_loads(path):
+    config = load_config(path)
+    assert config.model.representation in ("iframe", "mv", "residual")
