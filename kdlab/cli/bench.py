@@ -23,6 +23,11 @@ def register(subparsers) -> None:
     d.add_argument("--samples", type=int, default=200)
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=_data)
+    k = sub.add_parser("distill", help="a KD epoch with 3 stored (offline) or online teachers against a CE epoch")
+    k.add_argument("root", nargs="?", default="data/synthetic/default", help="a dataset folder (default: the demo's)")
+    k.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(handler=_distill)
 
 
 def _codec(args) -> int:
@@ -66,4 +71,19 @@ def _data(args) -> int:
     print(f"from the cache      {results['cache_samples_per_s']:8.1f} samples/s")
     print(f"decoding on the fly {results['on_the_fly_samples_per_s']:8.1f} samples/s")
     print(f"speed-up {results['speedup']:.1f}x (goal >= 10x)")
+    return 0
+
+
+def _distill(args) -> int:
+    from kdlab.bench.distill import run
+
+    results = run(args.root, args.overrides)
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return 0
+    print(f"one epoch of the I-frame student ({results['train_videos']} videos), teachers {', '.join(results['teachers'])}")
+    print(f"cross-entropy alone          {results['ce_epoch_s']:6.2f} s")
+    print(f"3 stored teachers (offline)  {results['offline_kd_epoch_s']:6.2f} s  = {results['offline_ratio']:.2f}x (goal <= 1.15x)"
+          f"; storing their logits once took {results['storing_teacher_logits_s']:.1f} s")
+    print(f"3 teachers run online        {results['online_kd_epoch_s']:6.2f} s  = {results['online_ratio']:.2f}x")
     return 0

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from kdlab.progress import bar as progress_bar
 
 from kdlab.codec.encode import EncodeSettings, reencode_file
 from kdlab.codec.reader import VIDEO_EXTENSIONS
@@ -87,7 +87,7 @@ def reencode_pairs(
             report.skipped.append(dst)
         else:
             todo.append((src, dst))
-    bar = tqdm(total=len(todo), desc="reencode", unit="video", disable=not progress or not todo)
+    bar = progress_bar(total=len(todo), desc="reencode", unit="video", enabled=progress and bool(todo))
     if workers <= 1 or len(todo) <= 1:
         for src, dst in todo:
             _collect(report, src, lambda: _reencode_one(src, dst, settings))

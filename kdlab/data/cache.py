@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tqdm.auto import tqdm
+from kdlab.progress import bar as progress_bar
 
 from kdlab.codec import extract, store
 from kdlab.data.splits import VideoRecord
@@ -105,7 +105,7 @@ def build_cache(
             report.fresh.append(record.video_id)
         else:
             todo.append((record.video_id, source, entry))
-    bar = tqdm(total=len(todo), desc="cache", unit="video", disable=not progress or not todo)
+    bar = progress_bar(total=len(todo), desc="cache", unit="video", enabled=progress and bool(todo))
 
     def collect(video_id, result):
         try:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 from torch.utils.data import DataLoader
 
 from kdlab.data.dataset import CompressedVideoDataset, collate
 from kdlab.engine import distributed
 from kdlab.engine.config import RunConfig
+from kdlab.progress import quiet
 
 
 def progress_enabled(config: RunConfig, context: distributed.Context) -> bool:
-    return context.is_main and not config.quiet and not os.environ.get("CI")
+    return context.is_main and not config.quiet and not quiet()
 
 
 def make_dataset(config: RunConfig, list_file: str, representations, train: bool, segments: int, crops: int = 1):
@@ -20,7 +19,7 @@ def make_dataset(config: RunConfig, list_file: str, representations, train: bool
     return CompressedVideoDataset(
         d.root, list_file, representations=tuple(representations), accumulate=d.accumulate,
         num_segments=segments, train=train, size=d.size, crops=crops, cache_dir=d.cache_dir or None,
-        seed=config.seed, workers=max(1, d.workers), progress=not config.quiet and not os.environ.get("CI"),
+        seed=config.seed, workers=max(1, d.workers), progress=not config.quiet,
     )
 
 
