@@ -6,8 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
-
 from kdlab.paths import REPO_ROOT
 
 
@@ -19,8 +17,8 @@ def register(subparsers) -> None:
         "finished runs are kept), prints the results table, writes runs/demo/ and serves the dashboard "
         "(not with --no-serve, NO_SERVE=1 or under CI).",
     )
-    p.add_argument("--runs", default="runs/demo", help="where the run folders go (default runs/demo)")
-    p.add_argument("--data", default="data/synthetic/default", help="the synthetic set (generated if missing)")
+    p.add_argument("--runs", default=None, help="where the run folders go (default runs/demo, runs/smoke with --smoke)")
+    p.add_argument("--data", default=None, help="the synthetic set, generated if missing (default data/synthetic/default)")
     p.add_argument("--smoke", action="store_true", help="tiny data, one epoch: checks the pipeline in a minute")
     p.add_argument("--no-serve", action="store_true", help="do not start the dashboard at the end")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="applied to every run, e.g. optim.epochs=2")
@@ -32,28 +30,22 @@ def register(subparsers) -> None:
 
 
 def _demo(args) -> int:
-    from kdlab.data.synthetic import PRESETS, generate
     from kdlab.engine import io
-    from kdlab.engine.study import demo_steps, format_results, run_study
+    from kdlab.engine.study import demo_steps, format_results, run_study, workspace
 
     started = time.perf_counter()
-    data = Path(args.data)
-    preset = PRESETS["tiny" if args.smoke else "default"]
-    if not (data / "classInd.txt").exists():
-        print(f"generating the synthetic benchmark in {data} ...")
-        generate(data, preset, progress=not os.environ.get("CI"))
-    overrides = [f"data.root={data}", *args.overrides]
-    if args.smoke:
-        overrides += ["optim.epochs=1", "data.size=48", "data.test_segments=3", "data.workers=0"]
+    # folders given on the command line are relative to the current folder; the defaults to the repository
+    absolute = lambda p: os.path.abspath(p) if p else None  # noqa: E731
+    space = workspace(smoke=args.smoke, runs=absolute(args.runs), data=absolute(args.data))
     steps = demo_steps(seeds=(0,) if args.smoke else (0, 1, 2))
-    results = run_study(steps, args.runs, overrides=overrides)
+    results = run_study(steps, space.runs, overrides=[*space.overrides, *args.overrides])
     table = format_results(results)
-    io.write_text(Path(args.runs) / "results.txt", table + "\n")
+    io.write_text(space.runs / "results.txt", table + "\n")
     minutes = (time.perf_counter() - started) / 60
-    print(f"\n{table}\n\nruns in {args.runs}/ ({minutes:.1f} min); the dashboard reads them: kdlab dashboard {args.runs}")
+    print(f"\n{table}\n\nruns in {space.runs}/ ({minutes:.1f} min); the dashboard reads them: kdlab dashboard {space.runs}")
     if args.no_serve or os.environ.get("NO_SERVE") or os.environ.get("CI"):
         return 0
-    return serve(args.runs)
+    return serve(str(space.runs))
 
 
 def serve(runs: str, port: int = 8501) -> int:

@@ -39,7 +39,8 @@ def register(subparsers) -> None:
     p.add_argument("--classes", type=int, help=f"number of classes (default preset: {default.classes})")
     p.add_argument("--clips-per-class", type=int, help=f"training clips per class ({default.clips_per_class})")
     p.add_argument("--test-clips-per-class", type=int, help=f"test clips per class ({default.test_clips_per_class})")
-    p.add_argument("--clips-per-group", type=int, help=f"clips sharing a scene, like UCF-101's groups ({default.clips_per_group})")
+    p.add_argument("--clips-per-group", type=int,
+                   help=f"clips sharing a scene, like UCF-101's groups ({default.clips_per_group})")
     p.add_argument("--frames", type=int, help=f"frames per clip ({default.frames}; GOP 12)")
     p.add_argument("--width", type=int, help=f"frame width, a multiple of 16 ({default.width})")
     p.add_argument("--height", type=int, help=f"frame height, a multiple of 16 ({default.height})")

@@ -17,6 +17,8 @@ ablation (the number of teachers over three seeds):
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,9 @@ from kdlab.engine.trainer import train
 from kdlab.paths import REPO_ROOT
 
 CONFIG_DIR = REPO_ROOT / "configs" / "demo"
+
+#: What ``--smoke`` (and the notebooks' SMOKE mode) changes: tiny data, one short epoch.
+SMOKE_OVERRIDES = ("optim.epochs=1", "data.size=48", "data.test_segments=3", "data.workers=0")
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,58 @@ def demo_steps(seeds: tuple[int, ...] = (0, 1, 2)) -> list[Step]:
     return steps
 
 
+AGGREGATIONS = ("avg_kd", "kd_to_avg", "ebkd", "camkd", "aekd", "dkd")
+
+
+def ablation_steps(
+    seeds: tuple[int, ...] = (0, 1, 2),
+    aggregations: tuple[str, ...] = AGGREGATIONS,
+    temperatures: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0),
+    kd_weights: tuple[float, ...] = (0.5, 1.0, 2.0),
+    teacher_counts: tuple[int, ...] = (1, 2, 3),
+) -> list[Step]:
+    """The paper's ablations on the stream teachers (experiment 6), each value over ``seeds``.
+
+    Runs are named ``<factor>_<value>_seed<s>`` (e.g. ``temperature_4_seed1``), so that
+    :func:`ablation_table` can group them. The three stream teachers must exist (``demo_steps``).
+    """
+    steps = []
+    stream_teachers = ["teacher_iframe", "teacher_mv", "teacher_residual"]
+    for seed in seeds:
+        for loss in aggregations:
+            config = "mkd_streams" if loss == "avg_kd" else f"mkd_streams_{loss}"
+            steps.append(Step(f"aggregation_{loss}_seed{seed}", config, (f"seed={seed}",), group="ablation"))
+        for t in temperatures:
+            steps.append(Step(f"temperature_{t:g}_seed{seed}", "mkd_streams",
+                              (f"seed={seed}", f"distill.loss_options={{temperature = {t}}}"), group="ablation"))
+        for w in kd_weights:
+            steps.append(Step(f"kd_weight_{w:g}_seed{seed}", "mkd_streams", (f"seed={seed}", f"distill.kd_weight={w}"),
+                              group="ablation"))
+        for k in teacher_counts:
+            teachers = "[" + ", ".join(f'"{t}"' for t in stream_teachers[:k]) + "]"
+            steps.append(Step(f"teachers_{k}_seed{seed}", "mkd_streams", (f"seed={seed}", f"distill.teachers={teachers}"),
+                              group="ablation"))
+    return steps
+
+
+ABLATION_FACTORS = ("aggregation", "temperature", "kd_weight", "teachers")
+
+
+def ablation_table(results: dict) -> list[dict]:
+    """``[{factor, value, seeds, top1_mean, top1_std}]`` from the ``<factor>_<value>_seed<s>`` runs."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for row in results["runs"]:
+        stem, _, seed = row["run"].rpartition("_seed")
+        factor = next((f for f in ABLATION_FACTORS if stem.startswith(f + "_")), None)
+        if factor and seed.isdigit():
+            groups.setdefault((factor, stem[len(factor) + 1 :]), []).append(row["top1"])
+    return [
+        {"factor": factor, "value": value, "seeds": len(values), "top1_mean": float(np.mean(values)),
+         "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+        for (factor, value), values in groups.items()
+    ]
+
+
 def step_config(step: Step, runs_dir: Path, config_dir: Path = CONFIG_DIR, overrides: list[str] = ()) -> RunConfig:
     """The step's config with its run folder and teachers placed in ``runs_dir``."""
     config = load_config(config_dir / f"{step.config}.toml", [*overrides, *step.overrides])
@@ -88,23 +145,41 @@ def run_study(
     runs_dir, config_dir = Path(runs_dir), Path(config_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     timings = {}
+    # identical configs (but for the name) train once: a later step links to the finished run
+    done: dict[str, Path] = {}
+    for existing in sorted(runs_dir.iterdir()):
+        run = RunFolder(existing)
+        if not existing.is_symlink() and run.is_complete() and run.exists():
+            done.setdefault(_fingerprint(run.config()), existing)
     for step in steps:
         started = time.perf_counter()
+        folder = RunFolder(runs_dir / step.name)
         if step.fuse:
-            fuse_runs([runs_dir / name for name in step.fuse], runs_dir / step.name)
+            fuse_runs([runs_dir / name for name in step.fuse], folder.path)
         else:
-            folder = RunFolder(runs_dir / step.name)
-            if folder.is_complete():
+            config = step_config(step, runs_dir, config_dir, list(overrides))
+            key = _fingerprint(config)
+            if not folder.path.exists() and key in done:
+                folder.path.symlink_to(done[key].name)
+                log(f"[{step.name}] same config as {done[key].name}: reused")
+            elif folder.is_complete():
                 log(f"[{step.name}] already complete")
-                continue
-            log(f"[{step.name}] training ...")
-            train(step_config(step, runs_dir, config_dir, list(overrides)))
-        timings[step.name] = time.perf_counter() - started
-        test = RunFolder(runs_dir / step.name).summary()["test"]
-        log(f"[{step.name}] test top-1 {test['top1']:.1f}% ({timings[step.name]:.0f} s)")
+            else:
+                log(f"[{step.name}] training ...")
+                train(config)
+                timings[step.name] = time.perf_counter() - started
+            done.setdefault(key, folder.path)
+        test = folder.summary()["test"]
+        log(f"[{step.name}] test top-1 {test['top1']:.1f}%" + (f" ({timings[step.name]:.0f} s)" if step.name in timings else ""))
     results = collect_results(steps, runs_dir)
     io.write_json(runs_dir / "study.json", {"steps": [vars(s) for s in steps], "results": results, "seconds": timings})
     return results
+
+
+def _fingerprint(config: RunConfig) -> str:
+    values = config.to_dict()
+    values.pop("name"), values.pop("out")
+    return json.dumps(values, sort_keys=True)
 
 
 def collect_results(steps: list[Step], runs_dir: Path) -> dict:
@@ -187,3 +262,42 @@ def format_results(results: dict) -> str:
                      f"fused top-1 {b['fused_top1']:.1f}%  ({table['param_ratio']:.2f}x params, "
                      f"{table['flops_ratio_per_gop']:.2f}x FLOPs)")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where a study reads its data and writes its runs, and what it overrides (notebooks, ``kdlab demo``)."""
+
+    runs: Path
+    data: Path
+    overrides: tuple[str, ...]
+    smoke: bool
+
+
+def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | Path | None = None) -> Workspace:
+    """The demo's folders (``runs/demo``, ``data/synthetic/default``), or the tiny SMOKE ones.
+
+    ``$KDLAB_RUNS`` and ``$KDLAB_DATA`` override the folders (the tests point them at temporary
+    ones). The synthetic set is generated when missing. Relative paths are taken from the
+    repository, so notebooks find ``make demo``'s runs whatever their working folder.
+    """
+    from kdlab.data.synthetic import PRESETS, generate
+    from kdlab.progress import quiet
+
+    name = "smoke" if smoke else "demo"
+    runs = Path(runs or os.environ.get("KDLAB_RUNS") or f"runs/{name}")
+    data = Path(data or os.environ.get("KDLAB_DATA") or f"data/synthetic/{'tiny' if smoke else 'default'}")
+    runs, data = (p if p.is_absolute() else REPO_ROOT / p for p in (runs, data))
+    if not (data / "classInd.txt").exists():
+        generate(data, PRESETS["tiny" if smoke else "default"], progress=not quiet())
+    overrides = (f"data.root={data}", *(SMOKE_OVERRIDES if smoke else ()))
+    return Workspace(runs, data, overrides, smoke)
+
+
+def run_steps(space: Workspace, names: list[str], log=print) -> dict:
+    """Run the demo steps called ``names`` (and nothing else) in ``space``; finished runs are reused."""
+    steps = [step for step in demo_steps(seeds=(0,) if space.smoke else (0, 1, 2)) if step.name in names]
+    missing = sorted(set(names) - {step.name for step in steps})
+    if missing:
+        raise ValueError(f"no demo step named {missing}; see kdlab.engine.study.demo_steps()")
+    return run_study(steps, space.runs, overrides=list(space.overrides), log=log)
