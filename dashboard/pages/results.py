@@ -1,0 +1,55 @@
+"""Results: the experiment table, accuracy against parameters and FLOPs, learning curves, the compression table."""
+
+import streamlit as st
+
+import state
+from kdlab.figures import accuracy_cost_figure, compression_figure, compression_rows, learning_curves_figure
+
+TABLE_COLUMNS = ["run", "group", "representation", "arch", "loss", "teachers", "params", "flops_per_frame", "top1",
+                 "mean_class_accuracy", "protocol"]
+
+st.title("Results")
+folder = state.runs_dir()
+names = state.require_runs(folder)
+study = state.study(folder) or {}
+results = study.get("results") or {}
+rows = state.experiment_rows(folder)
+if not study:
+    st.caption(f"No study.json in `{folder}`: the table is built from the runs' summaries.")
+
+st.subheader("Experiments")
+st.dataframe(rows, hide_index=True, key="r_table", column_order=TABLE_COLUMNS)
+if results.get("ablation"):
+    st.caption("Over seeds (test top-1):")
+    st.dataframe(results["ablation"], hide_index=True, key="r_ablation")
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(accuracy_cost_figure(rows, "params"), key="r_params")
+with right:
+    st.plotly_chart(accuracy_cost_figure(rows, "flops_per_frame"), key="r_flops")
+st.caption("Fused systems have no single network and are left out here; the compression table below counts them.")
+
+st.subheader("Learning curves")
+curves = {name: state.metrics(folder / name) for name in names}
+trained = [name for name, rows_ in curves.items() if rows_]
+if not trained:
+    st.info("No run has a metrics.csv yet.")
+else:
+    groups = {row["run"]: row.get("group") for row in rows}
+    default = [n for n in trained if groups.get(n) == "students"] or trained
+    chosen = st.multiselect("Runs", trained, default=default, key="r_runs")
+    columns = list(dict.fromkeys(k for n in trained for k in curves[n][0] if k != "epoch"))
+    preferred = [m for m in ("loss", "val_top1") if m in columns] or columns[:1]
+    metrics = st.multiselect("Columns of metrics.csv", columns, default=preferred, key="r_metrics")
+    st.plotly_chart(learning_curves_figure({n: curves[n] for n in chosen}, metrics), key="r_curves")
+
+st.subheader("Compression")
+table = results.get("compression")
+if not table:
+    st.info(f"No compression table yet: study.json gets one once teacher_iframe, teacher_mv and mkd_streams are "
+            f"trained. {state.make_runs(folder)}.")
+else:
+    st.caption(table.get("note", ""))
+    st.dataframe(compression_rows(table), hide_index=True, key="r_compression")  # columns in the builder's order
+    st.plotly_chart(compression_figure(table), key="r_compression_figure")
