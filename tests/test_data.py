@@ -105,8 +105,13 @@ def test_coviar_normalisation_values():
     np.testing.assert_array_equal(img[0, 0], [[128, 255], [1, 255]])  # int(-127.5) = -127
     res = transforms.to_image("residual", np.array([[[[-200, 0, 100]]]], np.int16))
     np.testing.assert_array_equal(res[0, 0, 0], [0, 128, 228])
-    x = transforms.normalise("mv", torch.tensor(img).permute(0, 3, 1, 2))
-    assert float(x[0, 0, 0, 0]) == pytest.approx(128 / 255 - 0.5, abs=1e-6)
+    x = transforms.normalise("mv", img)
+    assert x.dtype == np.float32 and float(x[0, 0, 0, 0]) == pytest.approx(128 / 255 - 0.5, abs=1e-6)
+    rgb = np.array([[[[0, 128, 255]]]], np.uint8)
+    expected = (rgb / 255 - np.array(transforms.IMAGENET_MEAN)) / np.array(transforms.IMAGENET_STD)
+    np.testing.assert_allclose(transforms.normalise("iframe", rgb), expected, rtol=1e-6)
+    expected = (res / 255 - 0.5) / np.array(transforms.IMAGENET_STD)
+    np.testing.assert_allclose(transforms.normalise("residual", res), expected, rtol=1e-6)
 
 
 def test_flip_negates_motion_x_only():

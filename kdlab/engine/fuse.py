@@ -49,6 +49,7 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
         "runs": [str(f.path) for f in folders],
         "representations": representations,
         "weights": list(weights),
+        "params": sum(f.summary().get("params", 0) for f in folders),  # the fused system: every stream's network
         "test": {**classification_metrics(logits, labels, len(classes)), "protocol": folders[0].summary().get("test", {}).get("protocol")},
     }
     io.write_json(out.summary_file, summary)

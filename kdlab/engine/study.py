@@ -171,9 +171,15 @@ def run_study(
             done.setdefault(key, folder.path)
         test = folder.summary()["test"]
         log(f"[{step.name}] test top-1 {test['top1']:.1f}%" + (f" ({timings[step.name]:.0f} s)" if step.name in timings else ""))
+        # the dashboard follows a study while it runs; the compression table comes at the end
+        _write_study(runs_dir, steps, collect_results(steps, runs_dir, compression=False), timings)
     results = collect_results(steps, runs_dir)
-    io.write_json(runs_dir / "study.json", {"steps": [vars(s) for s in steps], "results": results, "seconds": timings})
+    _write_study(runs_dir, steps, results, timings)
     return results
+
+
+def _write_study(runs_dir: Path, steps: list[Step], results: dict, timings: dict) -> None:
+    io.write_json(runs_dir / "study.json", {"steps": [vars(s) for s in steps], "results": results, "seconds": timings})
 
 
 def _fingerprint(config: RunConfig) -> str:
@@ -182,7 +188,7 @@ def _fingerprint(config: RunConfig) -> str:
     return json.dumps(values, sort_keys=True)
 
 
-def collect_results(steps: list[Step], runs_dir: Path) -> dict:
+def collect_results(steps: list[Step], runs_dir: Path, compression: bool = True) -> dict:
     """Per-run rows, the seed ablation (mean and spread) and the demo-size compression table."""
     rows = []
     for step in steps:
@@ -201,7 +207,7 @@ def collect_results(steps: list[Step], runs_dir: Path) -> dict:
             "mean_class_accuracy": summary["test"]["mean_class_accuracy"],
             "protocol": summary["test"].get("protocol"),
         })
-    return {"runs": rows, "ablation": seed_ablation(rows), "compression": demo_compression(runs_dir)}
+    return {"runs": rows, "ablation": seed_ablation(rows), "compression": demo_compression(runs_dir) if compression else None}
 
 
 def seed_ablation(rows: list[dict]) -> list[dict]:
