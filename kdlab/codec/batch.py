@@ -7,16 +7,14 @@ under its final name is complete, and a rerun skips it.
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from kdlab.progress import bar as progress_bar
 
 from kdlab.codec.encode import EncodeSettings, reencode_file
 from kdlab.codec.reader import VIDEO_EXTENSIONS
 from kdlab.errors import KdlabError, VideoError
+from kdlab.parallel import map_jobs
 
 
 @dataclass
@@ -49,15 +47,11 @@ def plan(sources: list[str | Path], out: str | Path, suffix: str = ".mp4") -> li
             pairs.append((source, (out / source.name).with_suffix(suffix)))
         else:
             raise VideoError(source, "no such file or folder", "check the path")
-    targets = [target for _, target in pairs]
-    if len(set(targets)) != len(targets):
-        clashes = sorted({str(t) for t in targets if targets.count(t) > 1})
+    counts = Counter(target for _, target in pairs)
+    clashes = sorted(str(t) for t, n in counts.items() if n > 1)
+    if clashes:
         raise KdlabError(f"several sources would be written to the same output: {', '.join(clashes[:5])}")
     return pairs
-
-
-def _reencode_one(src: Path, dst: Path, settings: EncodeSettings) -> Path:
-    return reencode_file(src, dst, settings)
 
 
 def reencode_tree(
@@ -81,32 +75,12 @@ def reencode_pairs(
 ) -> BatchReport:
     """Re-encode each ``(source, target)`` pair; targets that exist are skipped unless ``overwrite``."""
     report = BatchReport()
-    todo = []
+    jobs = {}
     for src, dst in pairs:
         if dst.exists() and not overwrite:
             report.skipped.append(dst)
         else:
-            todo.append((src, dst))
-    bar = progress_bar(total=len(todo), desc="reencode", unit="video", enabled=progress and bool(todo))
-    if workers <= 1 or len(todo) <= 1:
-        for src, dst in todo:
-            _collect(report, src, lambda: _reencode_one(src, dst, settings))
-            bar.update()
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(_reencode_one, src, dst, settings): src for src, dst in todo}
-            for future in as_completed(futures):
-                _collect(report, futures[future], future.result)
-                bar.update()
-    bar.close()
+            jobs[str(src)] = (src, dst, settings)
+    written, report.failed = map_jobs(reencode_file, jobs, workers, desc="reencode", progress=progress)
+    report.written = list(written.values())
     return report
-
-
-def _collect(report: BatchReport, src: Path, result) -> None:
-    try:
-        report.written.append(result())
-    except KdlabError as exc:
-        report.failed[str(src)] = str(exc).replace("\n", " ")
-    except Exception as exc:  # an unexpected failure of one file must not stop the batch
-        report.failed[str(src)] = f"{src}: unexpected {type(exc).__name__}: {exc}"

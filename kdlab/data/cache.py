@@ -13,17 +13,14 @@ where it stopped. A corrupt video is reported and skipped, never replaced by zer
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-from kdlab.progress import bar as progress_bar
 
 from kdlab.codec import extract, store
 from kdlab.data.splits import VideoRecord
 from kdlab.errors import KdlabError
+from kdlab.parallel import map_jobs
 
 FAILURES = "failures.json"
 
@@ -98,32 +95,15 @@ def build_cache(
     """Make every record's entry fresh; videos under ``root``, entries under ``cache_dir``."""
     root, cache_dir = Path(root), Path(cache_dir)
     report = CacheReport()
-    todo = []
+    jobs = {}
     for record in dict.fromkeys(records):  # a video listed twice is built once
         source, entry = root / record.relpath, entry_path(cache_dir, record.video_id)
         if is_fresh(entry, source, settings):
             report.fresh.append(record.video_id)
         else:
-            todo.append((record.video_id, source, entry))
-    bar = progress_bar(total=len(todo), desc="cache", unit="video", enabled=progress and bool(todo))
-
-    def collect(video_id, result):
-        try:
-            result()
-            report.built.append(video_id)
-        except KdlabError as exc:
-            report.failed[video_id] = str(exc).replace("\n", " ")
-        bar.update()
-
-    if workers <= 1 or len(todo) <= 1:
-        for video_id, source, entry in todo:
-            collect(video_id, lambda: build_entry(source, entry, settings))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(build_entry, source, entry, settings): video_id for video_id, source, entry in todo}
-            for future in as_completed(futures):
-                collect(futures[future], future.result)
-    bar.close()
+            jobs[record.video_id] = (source, entry, settings)
+    built, report.failed = map_jobs(build_entry, jobs, workers, desc="cache", progress=progress)
+    report.built = list(built)
     failures = {k: v for k, v in read_failures(cache_dir).items() if k not in report.built and k not in report.fresh}
     failures.update(report.failed)
     _write_failures(cache_dir, failures)
