@@ -284,7 +284,7 @@ def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | P
     """The demo's folders (``runs/demo``, ``data/synthetic/default``), or the tiny SMOKE ones.
 
     ``$KDLAB_RUNS`` and ``$KDLAB_DATA`` override the folders (the tests point them at temporary
-    ones). The synthetic set is generated when missing. Relative paths are taken from the
+    ones). The synthetic set is generated, or completed, or checked against its preset. Relative paths are taken from the
     repository, so notebooks find ``make demo``'s runs whatever their working folder.
     """
     from kdlab.data.synthetic import PRESETS, generate
@@ -294,8 +294,7 @@ def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | P
     runs = Path(runs or os.environ.get("KDLAB_RUNS") or f"runs/{name}")
     data = Path(data or os.environ.get("KDLAB_DATA") or f"data/synthetic/{'tiny' if smoke else 'default'}")
     runs, data = (p if p.is_absolute() else REPO_ROOT / p for p in (runs, data))
-    if not (data / "classInd.txt").exists():
-        generate(data, PRESETS["tiny" if smoke else "default"], progress=not quiet())
+    generate(data, PRESETS["tiny" if smoke else "default"], progress=not quiet())  # resumable: ~0.1 s when complete
     overrides = (f"data.root={data}", *(SMOKE_OVERRIDES if smoke else ()))
     return Workspace(runs, data, overrides, smoke)
 
