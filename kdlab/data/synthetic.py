@@ -70,10 +70,8 @@ import functools
 import itertools
 import json
 import math
-import multiprocessing
 import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +80,7 @@ import numpy as np
 from kdlab.data import render
 from kdlab.data.render import ClipSpec, actor_track, render_clip
 from kdlab.errors import ConfigError, KdlabError
+from kdlab.parallel import map_jobs
 
 #: Bump when the drawing changes, so that an old set is not silently resumed with new code.
 GENERATOR_VERSION = 2
@@ -517,7 +516,6 @@ def generate(
     the list files and the final ``synth.json`` last. ``workers``: processes (default: all cores).
     """
     from kdlab.data.splits import Split, VideoRecord, write_lists
-    from tqdm.auto import tqdm
 
     config = PRESETS["default"] if config is None else config
     root = Path(root)
@@ -527,19 +525,10 @@ def generate(
     _write_atomic(root / METADATA, json.dumps(metadata(config, specs, complete=False)))
     todo = [s for s in specs if not (root / s.relpath).exists()]
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-    bar = tqdm(total=len(todo), desc="synth", unit="video", disable=not progress or not todo)
-    jobs = [(s.to_dict(), str(root / s.relpath), config.fps) for s in todo]
-    if workers == 1:
-        for job in jobs:
-            _write_clip(*job)
-            bar.update()
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for future in as_completed([pool.submit(_write_clip, *job) for job in jobs]):
-                future.result()
-                bar.update()
-    bar.close()
+    jobs = {s.relpath: (s.to_dict(), str(root / s.relpath), config.fps) for s in todo}
+    _, failures = map_jobs(_write_clip, jobs, workers, desc="synth", progress=progress)
+    if failures:  # rendering is deterministic code, so this is a bug or a full disk: stop before the lists
+        raise KdlabError(f"{root}: {len(failures)} clips could not be written, e.g. {next(iter(failures.values()))}")
     classes = [c.name for c in class_table(config.classes)]
     records = {split: [VideoRecord(s.relpath, s.label) for s in specs if s.split == split]
                for split in ("train", "test")}
