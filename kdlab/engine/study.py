@@ -225,20 +225,40 @@ def seed_ablation(rows: list[dict]) -> list[dict]:
     ]
 
 
-def demo_compression(runs_dir: Path) -> dict | None:
-    """The compression table at demo size, with the fused accuracies the runs measured."""
-    teacher, student = RunFolder(runs_dir / "teacher_iframe"), RunFolder(runs_dir / "mkd_streams")
-    if not (teacher.exists() and student.exists() and RunFolder(runs_dir / "teacher_mv").exists()):
+def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
+    """The compression table at demo size, from the runs' own parameters, FLOPs and fused accuracies.
+
+    CoViAR-style system: the I-frame, motion and residual teachers; distilled system: the
+    multi-teacher student in place of the I-frame teacher. FLOPs per GOP as in
+    :mod:`kdlab.engine.profile`: ``I + (gop - 1) * (MV + R)``.
+    """
+    names = {"iframe": "teacher_iframe", "student": "mkd_streams", "mv": "teacher_mv", "residual": "teacher_residual"}
+    summaries = {key: RunFolder(runs_dir / name).summary() for key, name in names.items()}
+    if not all(summaries.values()):
         return None
-    t, s = teacher.config(), student.config()
-    size, classes = t.data.size, len(teacher.predictions()["classes"]) if teacher.predictions_file.exists() else 10
-    table = compression_table(t.model.arch, s.model.arch, RunFolder(runs_dir / "teacher_mv").config().model.arch,
-                              num_classes=classes, size=size)
-    for row, fused in zip(table["rows"], ("fusion_teachers", "fusion_mkd_streams")):
-        summary = RunFolder(runs_dir / fused).summary()
-        row["fused_top1"] = summary["test"]["top1"] if summary else None
-    table["full_size"] = compression_table()
-    return table
+    rows = []
+    for system, iframe, fused in (("CoViAR", "iframe", "fusion_teachers"), ("distilled", "student", "fusion_mkd_streams")):
+        nets = [summaries[iframe], summaries["mv"], summaries["residual"]]
+        params = sum(n["params"] for n in nets)
+        per_gop = nets[0]["flops_per_frame"] + (gop - 1) * (nets[1]["flops_per_frame"] + nets[2]["flops_per_frame"])
+        fusion = RunFolder(runs_dir / fused).summary()
+        rows.append({
+            "system": system, "iframe_net": nets[0]["arch"], "mv_net": nets[1]["arch"], "residual_net": nets[2]["arch"],
+            "params_M": params / 1e6, "gflops_per_gop": per_gop / 1e9, "gmacs_per_gop": per_gop / 2e9,
+            "gflops_per_triple": sum(n["flops_per_frame"] for n in nets) / 1e9,
+            "fused_top1": fusion["test"]["top1"] if fusion else None,
+        })
+    coviar, distilled = rows
+    return {
+        "rows": rows,
+        "param_ratio": coviar["params_M"] / distilled["params_M"],
+        "flops_ratio_per_gop": coviar["gflops_per_gop"] / distilled["gflops_per_gop"],
+        "flops_ratio_per_triple": coviar["gflops_per_triple"] / distilled["gflops_per_triple"],
+        "gop": gop,
+        "size": RunFolder(runs_dir / names["student"]).config().data.size,
+        "full_size": compression_table(),
+        "note": "FLOPs = 2 x multiply-adds (torch FlopCounterMode); papers quote multiply-adds as FLOPs",
+    }
 
 
 def format_results(results: dict) -> str:

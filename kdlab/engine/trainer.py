@@ -259,7 +259,7 @@ def write_results(run: RunFolder, config, student, rows, best, logits, labels, i
         "complete": True,
         "name": config.name,
         "representation": config.model.representation,
-        "arch": config.model.arch,
+        "arch": config.model.arch + (f" x{config.model.width_mult:g}" if config.model.width_mult else ""),
         "loss": config.distill.loss,
         "teachers": list(config.distill.teachers),
         "seed": config.seed,
