@@ -240,3 +240,22 @@ def test_bad_dataset_arguments(tiny_dataset, tmp_path):
         CompressedVideoDataset(tiny_dataset, "trainlist01.txt", "flow")
     with pytest.raises(KdlabError, match="no classInd.txt"):
         CompressedVideoDataset(tmp_path, "trainlist01.txt")
+
+
+def test_persistent_workers_draw_each_epochs_frames(tiny_dataset):
+    """A worker's copy of the dataset never sees set_epoch: the sampler carries the epoch instead."""
+    from torch.utils.data import SequentialSampler
+
+    from kdlab.data.dataset import EpochSampler
+
+    ds = CompressedVideoDataset(tiny_dataset, "trainlist01.txt", "mv", size=48, seed=5, progress=False)
+    sampler = EpochSampler(SequentialSampler(ds))
+    loader = DataLoader(ds, batch_size=4, sampler=sampler, num_workers=1, collate_fn=collate,
+                        multiprocessing_context="spawn", persistent_workers=True)
+    batches = []
+    for epoch in range(2):
+        sampler.set_epoch(epoch)
+        batches.append(next(iter(loader))[0])
+    assert not torch.equal(batches[0], batches[1]), "epoch 1 drew the same frames and crops as epoch 0"
+    ds.set_epoch(1)
+    assert torch.equal(batches[1], torch.stack([ds[i][0] for i in range(4)]))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from kdlab.codec import Representations, extract, store
 from kdlab.data import sampling
@@ -146,13 +146,15 @@ class CompressedVideoDataset(Dataset):
             return sampling.train_frames(candidates, self.num_segments, rng or self._rng(index))
         return sampling.test_frames(candidates, self.num_segments)
 
-    def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, index])
+    def _rng(self, index: int, epoch: int | None = None) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, index])
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, key: int | tuple[int, int]):
+        """Item ``key``, or ``(index, epoch)`` as :class:`EpochSampler` yields them."""
+        index, epoch = key if isinstance(key, tuple) else (key, self.epoch)
         record = self.records[index]
         reps = self._representations(record)
-        rng = self._rng(index)
+        rng = self._rng(index, epoch)
         frames = self.frames(index, rng)
         images = {}
         for rep in self.representations:
@@ -164,6 +166,28 @@ class CompressedVideoDataset(Dataset):
         tensors = self.transform(images, rng)
         inputs = tensors[self.representations[0]] if self.single else tensors
         return inputs, record.label, record.video_id
+
+
+class EpochSampler(Sampler):
+    """Wraps a sampler so that it yields ``(index, epoch)``: DataLoader workers, persistent or not,
+    then draw each epoch's own frames and crops (a worker's copy of the dataset never sees
+    ``set_epoch`` calls made in the main process)."""
+
+    def __init__(self, sampler: Sampler):
+        self.sampler = sampler
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        epoch = self.epoch
+        return ((index, epoch) for index in self.sampler)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
 
 
 def collate(batch):

@@ -25,9 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
+from kdlab.data.dataset import EpochSampler
 from kdlab.distill import Distiller
 from kdlab.engine import distributed, io
 from kdlab.engine.config import RunConfig
@@ -117,8 +119,9 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
     representations = list(dict.fromkeys([student_rep] + ([t.representation for t in teachers] if online else [])))
     train_set = make_dataset(config, config.data.train_list, representations, True, config.data.num_segments)
     val_data = EvalData(probe, config, context) if config.optim.val_every else None
-    sampler = DistributedSampler(train_set, context.world_size, context.rank, seed=config.seed) if context.distributed else None
-    train_loader = make_loader(train_set, config, shuffle=True, sampler=sampler)
+    order = DistributedSampler(train_set, context.world_size, context.rank, seed=config.seed) if context.distributed else RandomSampler(train_set)
+    sampler = EpochSampler(order)  # each index carries the epoch, so every worker draws that epoch's frames
+    train_loader = make_loader(train_set, config, shuffle=False, sampler=sampler)
 
     # -- model, loss, optimiser, resume --------------------------------------------------------
     student = build_model(config, num_classes)
@@ -153,9 +156,7 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
         lr = learning_rate(config, epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_mult"]
-        train_set.set_epoch(epoch)
-        if sampler is not None:
-            sampler.set_epoch(epoch)
+        sampler.set_epoch(epoch)
         torch.manual_seed(config.seed * 1000 + epoch)
         row = {"epoch": epoch, "lr": lr, **train_epoch(model, distiller, train_loader, optimizer, epoch, stored, config, context, show)}
         if config.optim.val_every and ((epoch + 1) % config.optim.val_every == 0 or epoch + 1 == config.optim.epochs):
