@@ -7,8 +7,8 @@ One epoch of the demo's I-frame student on the synthetic set, three ways:
   (:func:`kdlab.engine.trainer.offline_teacher_logits`), looked up per batch,
 * online multi-teacher KD: the teachers run on every batch (their own representations loaded too).
 
-The teachers are the demo's architectures with random weights: their cost does not depend on the
-weights. Goal from the engine issue: offline KD with three teachers <= 1.15 x the CE epoch.
+The teachers are the demo's (``configs/demo/teacher_*.toml``) with random weights: their cost does
+not depend on the weights. Goal from the engine issue: offline KD with three teachers <= 1.15 x the CE epoch.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from kdlab.engine.runs import build_model
 from kdlab.engine.study import CONFIG_DIR
 from kdlab.engine.trainer import make_optimizer, offline_teacher_logits, train_epoch
 from kdlab.losses import build_loss
-from kdlab.models import create_model
 
-TEACHERS = (("resnet152_tiny", "iframe"), ("resnet18_tiny", "mv"), ("resnet18_tiny", "residual"))
+TEACHERS = ("teacher_iframe", "teacher_mv", "teacher_residual")
 
 
 def _epoch_seconds(config, teachers, loss: str, online: bool, stored=None, repeats: int = 2) -> float:
@@ -49,7 +48,7 @@ def _epoch_seconds(config, teachers, loss: str, online: bool, stored=None, repea
 def run(data_root: str, overrides: list[str] = (), repeats: int = 2) -> dict:
     config = load_config(CONFIG_DIR / "student_ce.toml", [f"data.root={data_root}", "data.workers=0", "quiet=true", *overrides])
     num_classes = len(make_dataset(config, config.data.test_list, ["iframe"], False, 1).classes)
-    teachers = [create_model(arch, rep, num_classes=num_classes).eval() for arch, rep in TEACHERS]
+    teachers = [build_model(load_config(CONFIG_DIR / f"{name}.toml"), num_classes).eval() for name in TEACHERS]
     ce = _epoch_seconds(config, [], "ce", online=False, repeats=repeats)
     train_set = make_dataset(config, config.data.train_list, ["iframe"], True, config.data.num_segments)
     start = time.perf_counter()
@@ -60,5 +59,5 @@ def run(data_root: str, overrides: list[str] = (), repeats: int = 2) -> dict:
     return {
         "ce_epoch_s": ce, "offline_kd_epoch_s": offline, "online_kd_epoch_s": online,
         "storing_teacher_logits_s": storing, "offline_ratio": offline / ce, "online_ratio": online / ce,
-        "teachers": [f"{a} ({r})" for a, r in TEACHERS], "train_videos": len(train_set),
+        "teachers": [f"{t.arch} ({t.representation})" for t in teachers], "train_videos": len(train_set),
     }
