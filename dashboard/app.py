@@ -2,7 +2,7 @@
 
 Four pages over a folder of run folders (``--runs``, changeable in the sidebar): motion vectors of
 a video, a distillation run's teachers, confusion matrices, and the study's results. Each page is
-a thin script; loading lives in ``state.py``, figures in :mod:`kdlab.figures`.
+a thin script in ``views/`` (not ``pages/``, which Streamlit would also list on its own); loading lives in ``state.py``, figures in :mod:`kdlab.figures`.
 """
 
 import sys
@@ -20,10 +20,10 @@ import state  # noqa: E402
 st.set_page_config(page_title="kdlab", layout="wide")
 st.sidebar.markdown("**kdlab**: multi-teacher distillation on compressed video")
 page = st.navigation([
-    st.Page("pages/motion_vectors.py", title="Motion vectors", url_path="motion_vectors", default=True),
-    st.Page("pages/teachers.py", title="Teachers", url_path="teachers"),
-    st.Page("pages/confusion.py", title="Confusion matrices", url_path="confusion"),
-    st.Page("pages/results.py", title="Results", url_path="results"),
+    st.Page("views/motion_vectors.py", title="Motion vectors", url_path="motion_vectors", default=True),
+    st.Page("views/teachers.py", title="Teachers", url_path="teachers"),
+    st.Page("views/confusion.py", title="Confusion matrices", url_path="confusion"),
+    st.Page("views/results.py", title="Results", url_path="results"),
 ])
 state.sidebar_runs_dir()
 started = time.perf_counter()

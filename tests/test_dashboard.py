@@ -30,10 +30,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "dashboard" / "app.py"
 PAGES = {
-    "motion_vectors": "pages/motion_vectors.py",
-    "teachers": "pages/teachers.py",
-    "confusion": "pages/confusion.py",
-    "results": "pages/results.py",
+    "motion_vectors": "views/motion_vectors.py",
+    "teachers": "views/teachers.py",
+    "confusion": "views/confusion.py",
+    "results": "views/results.py",
 }
 TRUMAN = "TrumanShow_wave_f_nm_np1_fr_med_26.avi"  # a bundled clip with B-frames
 
