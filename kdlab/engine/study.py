@@ -263,12 +263,12 @@ def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
 
 def format_results(results: dict) -> str:
     """The results table that ``make demo`` prints."""
-    lines = [f"{'run':26} {'input':10} {'network':16} {'loss':10} {'teachers':>8} {'params':>9} {'top-1 %':>8}"]
+    lines = [f"{'run':22} {'input':18} {'network':16} {'loss':10} {'teachers':>8} {'params':>9} {'top-1 %':>8}"]
     for row in results["runs"]:
         if row["group"] == "ablation":
             continue
         params = f"{row['params'] / 1e3:.0f}k" if row["params"] else ""
-        lines.append(f"{row['run']:26} {row['representation']:10} {row['arch']:16} {row['loss']:10} "
+        lines.append(f"{row['run']:22} {row['representation']:18} {row['arch']:16} {row['loss']:10} "
                      f"{row['teachers']:>8} {params:>9} {row['top1']:8.1f}")
     if results["ablation"]:
         lines.append("\nnumber of teachers over seeds (test top-1, mean +- std):")
