@@ -132,3 +132,20 @@ def test_stopping_early_leaves_no_decoder_thread(square):
     next(frames)
     frames.close()
     assert threading.active_count() <= before
+
+
+def test_raw_mpeg4_elementary_stream(square, tmp_path):
+    """A raw MPEG-4 Part 2 stream (no container, no frame count in a header) decodes like the AVI."""
+    path = tmp_path / "raw.m4v"
+    with av.open(str(path), "w", format="m4v") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 192, 128, "yuv420p"
+        stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 0
+        for i, rgb in enumerate(square.frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    assert probe(path).header_frames == 0
+    reps = extract(path)
+    assert reps.frame_types == "IPPPPPPPPPPP" * 2 and reps.mv.any()
