@@ -110,10 +110,13 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
     online = config.distill.loss != "ce" and not config.distill.offline
 
     # -- data -------------------------------------------------------------------------------
-    if context.is_main:  # build the cache once, before the other ranks read it
-        make_dataset(config, config.data.test_list, [student_rep], False, config.data.num_segments)
+    def validation_set():
+        return make_dataset(config, config.data.test_list, [student_rep], False, config.data.num_segments)
+
+    probe = validation_set() if context.is_main else None  # rank 0 builds the cache before the others read it
     distributed.barrier(context)
-    probe = make_dataset(config, config.data.test_list, [student_rep], False, config.data.num_segments)
+    if probe is None:
+        probe = validation_set()
     num_classes = len(probe.classes)
     teachers, teacher_runs = load_teachers(config, num_classes, device) if config.distill.loss != "ce" else ([], [])
     representations = list(dict.fromkeys([student_rep] + ([t.representation for t in teachers] if online else [])))
