@@ -18,9 +18,7 @@ process trains on its shard (DistributedSampler) and rank 0 alone writes files.
 from __future__ import annotations
 
 import math
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
