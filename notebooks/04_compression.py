@@ -71,7 +71,8 @@ lost = coviar["fused_top1"] - distilled["fused_top1"]
 print(f"- Full size: {full['param_ratio']:.2f}x fewer parameters and {full['flops_ratio_per_gop']:.2f}x fewer FLOPs per "
       "GOP, the paper's 2.4x and 1.2x: the saving is all in the I-frame network, which runs once per GOP.")
 print(f"- Demo size: {demo['param_ratio']:.2f}x fewer parameters, {demo['flops_ratio_per_gop']:.2f}x fewer FLOPs per GOP; "
-      f"the fused accuracy goes from {coviar['fused_top1']:.1f}% to {distilled['fused_top1']:.1f}% "
-      f"({lost:+.1f} points lost; the paper lost 1.79 on UCF-101).")
+      f"the fused accuracy goes from {coviar['fused_top1']:.1f}% to {distilled['fused_top1']:.1f}%"
+      + (f" ({lost:.1f} points lost; the paper lost 1.79 on UCF-101)." if lost > 0 else
+         f" (no accuracy lost: {-lost:.1f} points gained; the paper lost 1.79 on UCF-101)."))
 if SMOKE:
     print("- (SMOKE mode: accuracies from one epoch on tiny data mean nothing; the ratios are exact.)")
