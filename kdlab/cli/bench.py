@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("bench", help="benchmarks: codec (decode/extract/flow/sample speed)")
+    p = subparsers.add_parser("bench", help="benchmarks: codec (decode, extraction, flow, sample reads), data (cache vs decoding), distill (KD epoch cost)")
     sub = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
     c = sub.add_parser("codec", help="frames per second of decoding, extraction and Farneback flow; sample read time")
     c.add_argument("video", nargs="?", help="a video (default: a bundled sample re-encoded to 340x256)")
