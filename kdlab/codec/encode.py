@@ -12,7 +12,6 @@ when complete, so an interrupted run never leaves a half-written video under the
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Iterable
 import av
 import numpy as np
 
+from kdlab.atomic import replacing
 from kdlab.codec.reader import iter_frames, probe
 from kdlab.errors import ConfigError, VideoError
 
@@ -60,10 +60,6 @@ def _rate(fps: float | Fraction | None) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def _temporary_name(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.part-{os.getpid()}{path.suffix}")
-
-
 def encode_frames(
     frames: Iterable[np.ndarray],
     path: str | Path,
@@ -75,11 +71,9 @@ def encode_frames(
     The container follows the extension (``.mp4``, ``.avi``, ``.mkv``). Written atomically.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary_name(path)
     rate = _rate(settings.fps or fps)
     count = 0
-    try:
+    with replacing(path) as tmp:
         with av.open(str(tmp), "w", format=_container_format(path)) as out:
             stream = out.add_stream(settings.codec, rate=rate)
             stream.width, stream.height = settings.width, settings.height
@@ -101,9 +95,6 @@ def encode_frames(
             out.mux(stream.encode(None))
         if count == 0:
             raise VideoError(path, "no frames to encode", "the source has no decodable frames")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

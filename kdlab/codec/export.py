@@ -17,11 +17,11 @@ Keys:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from kdlab.atomic import replacing
 from kdlab.codec.extract import extract
 from kdlab.codec.reader import MV_FIELDS
 
@@ -43,11 +43,6 @@ def export_npz(video: str | Path, out: str | Path, accumulate: bool = False, ree
     out = Path(out)
     if out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.part-{os.getpid()}.npz")
-    try:
+    with replacing(out) as tmp:
         np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out

@@ -22,12 +22,11 @@ into place once complete; an interrupted write leaves no folder under the final 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
+from kdlab.atomic import replacing
 from kdlab.codec.extract import Representations
 from kdlab.errors import KdlabError
 
@@ -48,11 +47,8 @@ def save(reps: Representations, folder: str | Path, settings: dict | None = None
     tell when it was built with other settings.
     """
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f".{folder.name}.part-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with replacing(folder) as tmp:
+        tmp.mkdir()
         arrays = {
             "iframes": reps.iframes.astype(np.uint8, copy=False),
             "mv": _int8(reps.mv),
@@ -73,11 +69,6 @@ def save(reps: Representations, folder: str | Path, settings: dict | None = None
             "skipped_leading": reps.skipped_leading,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

@@ -13,10 +13,10 @@ where it stopped. A corrupt video is reported and skipped, never replaced by zer
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kdlab.atomic import write_text
 from kdlab.codec import extract, store
 from kdlab.data.splits import VideoRecord
 from kdlab.errors import KdlabError
@@ -78,10 +78,7 @@ def read_failures(cache_dir: str | Path) -> dict[str, str]:
 
 
 def _write_failures(cache_dir: Path, failures: dict[str, str]) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache_dir / f".{FAILURES}.part-{os.getpid()}"
-    tmp.write_text(json.dumps(failures, indent=1, sort_keys=True))
-    os.replace(tmp, cache_dir / FAILURES)
+    write_text(cache_dir / FAILURES, json.dumps(failures, indent=1, sort_keys=True))
 
 
 def build_cache(

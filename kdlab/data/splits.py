@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from kdlab.atomic import write_text
 from kdlab.errors import KdlabError
 
 
@@ -95,9 +96,7 @@ def write_lists(root: str | Path, split: Split, number: int = 1) -> None:
 
 
 def _write(path: Path, lines: list[str]) -> None:
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    tmp.write_text("".join(f"{line}\n" for line in lines))
-    os.replace(tmp, path)
+    write_text(path, "".join(f"{line}\n" for line in lines))
 
 
 def parse_ucf101(splits_dir: str | Path, split: int = 1) -> Split:

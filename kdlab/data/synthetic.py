@@ -75,6 +75,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kdlab.atomic import write_text
 from kdlab.data import render
 from kdlab.data.render import ClipSpec, actor_track, render_clip
 from kdlab.data.synth_classes import (  # noqa: F401  (re-exported: the design's public names)
@@ -376,12 +377,6 @@ def read_metadata(root: str | Path) -> dict:
     return data
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def _check_resumable(root: Path, config: SynthConfig) -> None:
     if not (root / METADATA).exists():
         return
@@ -408,7 +403,7 @@ def generate(
     root.mkdir(parents=True, exist_ok=True)
     _check_resumable(root, config)
     specs = plan(config)
-    _write_atomic(root / METADATA, json.dumps(metadata(config, specs, complete=False)))
+    write_text(root / METADATA, json.dumps(metadata(config, specs, complete=False)))
     todo = [s for s in specs if not (root / s.relpath).exists()]
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
     jobs = {s.relpath: (s.to_dict(), str(root / s.relpath), config.fps) for s in todo}
@@ -419,7 +414,7 @@ def generate(
     records = {split: [VideoRecord(s.relpath, s.label) for s in specs if s.split == split]
                for split in ("train", "test")}
     write_lists(root, Split(classes, records["train"], records["test"]))
-    _write_atomic(root / METADATA, json.dumps(metadata(config, specs, complete=True)))
+    write_text(root / METADATA, json.dumps(metadata(config, specs, complete=True)))
     return root
 
 

@@ -1,44 +1,17 @@
-"""Atomic writes: a file appears under its final name complete, or not at all.
-
-Each writer writes a temporary file beside the target and renames it into place
-(``os.replace`` is atomic on POSIX and Windows), so an interrupted run never leaves a
-half-written checkpoint, CSV or JSON that a resume would trust.
-"""
+"""Run-folder files written atomically (see :mod:`kdlab.atomic`): JSON, CSV, checkpoints, arrays."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.part-{os.getpid()}")
-
-
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp(path)
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-def write_text(path: str | Path, text: str) -> Path:
-    return write_bytes(path, text.encode())
+from kdlab.atomic import write_bytes, write_text
 
 
 def write_json(path: str | Path, value: Any) -> Path:
