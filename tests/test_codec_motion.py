@@ -174,3 +174,70 @@ def test_fast_tracer_equals_the_pure_functions(square, accumulate, samples):
                 np.testing.assert_array_equal(mv, step_mv)
                 np.testing.assert_array_equal(res, motion.residual(frame.rgb, previous, step_src))
             previous = frame.rgb
+
+
+@pytest.mark.parametrize("accumulate", [True, False])
+@pytest.mark.parametrize("cell, height, width", [(16, 37, 53), (8, 40, 44), (4, 21, 30), (16, 64, 80)])
+def test_fast_tracer_equals_the_pure_functions_on_random_block_motion(accumulate, cell, height, width):
+    """Sizes that are not whole blocks, vectors that leave the frame on every side, several steps."""
+    rng = np.random.default_rng(cell * height * width)
+    rows, cols = -(-height // cell), -(-width // cell)
+    iframe = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    tracer = MotionTracer(height, width, accumulate)
+    tracer.start_gop(iframe)
+    trace, previous = motion.identity_index(height, width), iframe
+    for _ in range(5):
+        block = rng.integers(-2 * cell, 2 * cell + 1, (rows, cols, 2)).astype(np.int32)
+        block[rng.random((rows, cols)) < 0.3] = 0
+        frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        mv, res = tracer.step(block, frame)
+        step_mv = motion.dense_motion(block, height, width)
+        step_src = motion.source_index(step_mv)
+        if accumulate:
+            trace = motion.compose(trace, step_src)
+            np.testing.assert_array_equal(mv, motion.motion_from_index(trace))
+            np.testing.assert_array_equal(res, motion.residual(frame, iframe, trace))
+        else:
+            np.testing.assert_array_equal(mv, step_mv)
+            np.testing.assert_array_equal(res, motion.residual(frame, previous, step_src))
+        previous = frame
+
+
+def test_macroblock_fast_path_paints_like_the_general_one(square, samples):
+    """All-16x16 vectors take a one-assignment path; painted on a 4-px grid they must agree."""
+    for path in (square.path, samples / "v_SoccerJuggling_g23_c01.avi"):
+        for frame in iter_frames(path):
+            if frame.pict_type != "P":
+                continue
+            height, width = frame.rgb.shape[:2]
+            fast = motion.block_motion(frame.mvs, height, width)
+            general = motion.block_motion(frame.mvs, height, width, cell=4)
+            np.testing.assert_array_equal(motion.dense_motion(fast, height, width), motion.dense_motion(general, height, width))
+
+
+def test_extraction_does_not_depend_on_the_number_of_threads(samples, tmp_path):
+    """GOPs are traced in parallel threads; a 340x256 copy (not whole macroblocks wide) as in the benchmark."""
+    from kdlab.codec import EncodeSettings, reencode_file
+
+    clip = reencode_file(samples / "v_SoccerJuggling_g23_c01.avi", tmp_path / "clip.mp4", EncodeSettings(width=340, height=256))
+    one = extract(clip, threads=1)
+    for threads in (2, 3):
+        other = extract(clip, threads=threads)
+        np.testing.assert_array_equal(one.mv, other.mv)
+        np.testing.assert_array_equal(one.residual, other.residual)
+    compact = extract(clip, precision="compact", threads=2)
+    np.testing.assert_array_equal(compact.mv, np.clip(one.mv, -128, 127))
+    np.testing.assert_array_equal(compact.residual, np.clip(one.residual, -128, 127))
+    assert one.residual[one.gop_pos > 0].any() and one.mv[one.gop_pos > 0].any()
+
+
+def test_codec_benchmark_reports_every_figure(square):
+    """``kdlab bench codec`` on a small clip: every figure is measured (speeds are reported, not asserted)."""
+    from kdlab.bench.codec import run
+
+    results = run(square.path, repeats=1)
+    assert results["frames"] == 24
+    for key in ("decode_fps", "decode_as_reader_fps", "extract_compact_fps", "extract_exact_fps", "extract_no_accumulate_fps"):
+        assert results[key] > 0, key
+    assert 0 < results["sample_read_ms"] < 1000
+    assert results["goals"]["extract_vs_decode"] == pytest.approx(results["extract_compact_fps"] / results["decode_fps"])

@@ -18,9 +18,14 @@ Two precisions:
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import shutil
 import tempfile
+import threading
 import warnings
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,23 +100,89 @@ class Representations:
 
 
 class _FrameBuffer:
-    """Preallocated ``(capacity, *shape)`` storage for per-frame arrays; grows by doubling."""
+    """Preallocated, zero-filled ``(capacity, *shape)`` storage for per-frame arrays; grows by doubling.
+
+    Zero-filled so that the I-frame slots of motion and residual need no writing (``np.zeros``
+    maps zero pages lazily).
+    """
 
     def __init__(self, capacity: int, shape: tuple[int, ...], dtype):
-        self.array = np.empty((max(capacity, 1), *shape), dtype)
+        self.array = np.zeros((max(capacity, 1), *shape), dtype)
         self.size = 0
 
-    def next_slot(self) -> np.ndarray:
-        """The next frame's ``shape``-sized slot, to be filled by the caller."""
-        if self.size == len(self.array):
-            grown = np.empty((2 * len(self.array), *self.array.shape[1:]), self.array.dtype)
-            grown[: self.size] = self.array
+    def reserve(self) -> int:
+        """Index of the next frame's slot; grows the array when full (callers with writers pending must
+        wait for them first: :meth:`needs_growth`)."""
+        if self.needs_growth():
+            grown = np.zeros((2 * len(self.array), *self.array.shape[1:]), self.array.dtype)
+            grown[: self.size] = self.array[: self.size]
             self.array = grown
         self.size += 1
-        return self.array[self.size - 1]
+        return self.size - 1
+
+    def needs_growth(self) -> bool:
+        return self.size == len(self.array)
 
     def result(self) -> np.ndarray:
         return self.array[: self.size]
+
+
+@dataclass
+class _Gop:
+    """One GOP's decoded frames, waiting to be traced: the I-frame, then the vectors and pixels of
+    each P-frame, whose slots in the output arrays are ``first, first + 1, ...``."""
+
+    iframe: np.ndarray
+    first: int
+    vectors: list[np.ndarray] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
+
+
+_scratch = threading.local()
+
+
+def _int16_scratch(*shapes: tuple[int, ...]) -> list[np.ndarray]:
+    """Per-thread int16 arrays of the given shapes, carved from one buffer reused from GOP to GOP
+    (fresh memory for every GOP would cost a page fault per 4 KiB)."""
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None or buffer.size < sum(sizes):
+        buffer = _scratch.buffer = np.empty(sum(sizes), np.int16)
+    offsets = np.cumsum([0, *sizes])
+    return [buffer[a:b].reshape(shape) for a, b, shape in zip(offsets, offsets[1:], shapes)]
+
+
+def _trace_gop(gop: _Gop, accumulate: bool, mv: np.ndarray, residual: np.ndarray) -> None:
+    """Motion and residual of every P-frame of ``gop``, written into its slots of ``mv`` and ``residual``.
+
+    Narrower outputs (int8) are clipped once per GOP from int16 scratch arrays: fewer, larger numpy
+    calls, which matters when several threads share the GIL.
+    """
+    height, width = gop.iframe.shape[:2]
+    slots = slice(gop.first, gop.first + len(gop.frames))
+    narrow = mv.dtype != np.int16 or residual.dtype != np.int16
+    if not narrow:
+        mv_steps, residual_steps = mv[slots], residual[slots]
+    else:
+        count = len(gop.frames)
+        mv_steps, residual_steps = _int16_scratch((count, height, width, 2), (count, height, width, 3))
+    tracer = MotionTracer(height, width, accumulate)
+    tracer.start_gop(gop.iframe)
+    for k, (vectors, rgb) in enumerate(zip(gop.vectors, gop.frames)):
+        tracer.step(motion.block_motion(vectors, height, width), rgb, mv_steps[k], residual_steps[k])
+    for steps, out in ((mv_steps, mv), (residual_steps, residual)) if narrow else ():
+        info = np.iinfo(out.dtype)
+        np.clip(steps, info.min, info.max, out=steps)
+        np.copyto(out[slots], steps, casting="unsafe")
+
+
+def default_threads() -> int:
+    """Threads :func:`extract` traces GOPs with: the usable CPUs (at most 4), but 1 inside a worker
+    process (DataLoader workers, ``kdlab cache`` jobs), whose parent already runs one per CPU."""
+    if multiprocessing.parent_process() is not None:
+        return 1
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, usable))
 
 
 def extract(
@@ -122,7 +193,7 @@ def extract(
     keep_frames: bool = False,
     keep_vectors: bool = False,
     reencode: bool = False,
-    prefetch: int = 8,
+    threads: int | None = None,
 ) -> Representations:
     """Decode ``path`` once and compute I-frames, motion fields and residuals of all frames.
 
@@ -133,7 +204,8 @@ def extract(
         keep_vectors: also keep FFmpeg's raw vectors of every frame (``vectors``).
         reencode: when the video has B-frames, re-encode it (MPEG-4 Part 2, no B-frames, GOP 12,
             the source's size) in a temporary folder and extract that, instead of raising.
-        prefetch: frames decoded ahead in a background thread (0: decode inline).
+        threads: how many threads trace GOPs (each GOP is independent: it starts at an I-frame)
+            while this thread decodes; None: :func:`default_threads`. The results do not depend on it.
 
     Raises:
         BFramesError: the video has B-frames and ``reencode`` is False.
@@ -142,7 +214,7 @@ def extract(
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     try:
-        return _extract(Path(path), accumulate, precision, keep_frames, keep_vectors, prefetch)
+        return _extract(Path(path), accumulate, precision, keep_frames, keep_vectors, threads)
     except BFramesError:
         if not reencode:
             raise
@@ -153,53 +225,75 @@ def extract(
     tmp = Path(tempfile.mkdtemp(prefix="kdlab-reencode-"))
     try:
         copy = reencode_file(path, tmp / (Path(path).stem + ".mp4"), settings)
-        reps = _extract(copy, accumulate, precision, keep_frames, keep_vectors, prefetch)
+        reps = _extract(copy, accumulate, precision, keep_frames, keep_vectors, threads)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     reps.source = str(path)
     return reps
 
 
-def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, prefetch) -> Representations:
+def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, threads) -> Representations:
     info = probe(path)
     capacity = info.header_frames or 64
     store = np.int16 if precision == "exact" else np.int8
+    threads = default_threads() if threads is None else max(1, int(threads))
     types: list[str] = []
     gop_index: list[int] = []
     gop_pos: list[int] = []
     iframes: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
     skipped = position = 0
-    tracer = None
+    buffers = gop = None
+    pending: deque[Future] = deque()
 
-    for frame in iter_frames(path, rgb=True, mvs=True, prefetch=prefetch):
-        rgb = frame.rgb
-        height, width = rgb.shape[:2]
-        if tracer is None:
-            tracer = MotionTracer(height, width, accumulate)
-            mv_buffer = _FrameBuffer(capacity, (height, width, 2), store)
-            residual_buffer = _FrameBuffer(capacity, (height, width, 3), store)
-            frame_buffer = _FrameBuffer(capacity if keep_frames else 0, (height, width, 3), np.uint8)
-        if frame.pict_type == "I":
-            iframes.append(rgb)
-            tracer.start_gop(rgb)
-            position = 0
-            mv_buffer.next_slot()[...] = 0
-            residual_buffer.next_slot()[...] = 0
-        elif not iframes:  # P-frames before the first I-frame have nothing to refer to
-            skipped += 1
-            continue
-        else:
-            position += 1
-            block_field = motion.block_motion(frame.mvs, height, width)
-            tracer.step(block_field, rgb, mv_buffer.next_slot(), residual_buffer.next_slot())
-        types.append(frame.pict_type)
-        gop_index.append(len(iframes) - 1)
-        gop_pos.append(position)
-        if keep_frames:
-            frame_buffer.next_slot()[...] = rgb
-        if keep_vectors:
-            vectors.append(frame.mvs if frame.mvs is not None else np.zeros((0, 10), np.int32))
+    def submit(pool, gop):
+        # Bounded: at most two GOPs per thread wait in memory; a worker's error surfaces here.
+        while len(pending) >= 2 * threads:
+            pending.popleft().result()
+        pending.append(pool.submit(_trace_gop, gop, accumulate, buffers[0].array, buffers[1].array))
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="kdlab-trace") as pool:
+        try:
+            for frame in iter_frames(path, rgb=True, mvs=True, decoder_threads=1):
+                rgb = frame.rgb
+                if buffers is None:
+                    shape = rgb.shape[:2]
+                    buffers = (
+                        _FrameBuffer(capacity, (*shape, 2), store),
+                        _FrameBuffer(capacity, (*shape, 3), store),
+                        _FrameBuffer(capacity if keep_frames else 0, (*shape, 3), np.uint8),
+                    )
+                if frame.pict_type != "I" and not iframes:  # P-frames before the first I-frame have no reference
+                    skipped += 1
+                    continue
+                if buffers[0].needs_growth():  # the arrays move: let the pending GOPs finish writing first
+                    while pending:
+                        pending.popleft().result()
+                slot = buffers[0].reserve()
+                buffers[1].reserve()
+                if frame.pict_type == "I":
+                    if gop is not None and gop.frames:
+                        submit(pool, gop)
+                    gop, position = _Gop(rgb, first=slot + 1), 0
+                    iframes.append(rgb)
+                else:
+                    position += 1
+                    gop.vectors.append(frame.mvs)
+                    gop.frames.append(rgb)
+                types.append(frame.pict_type)
+                gop_index.append(len(iframes) - 1)
+                gop_pos.append(position)
+                if keep_frames:
+                    buffers[2].array[buffers[2].reserve()] = rgb
+                if keep_vectors:
+                    vectors.append(frame.mvs if frame.mvs is not None else np.zeros((0, 10), np.int32))
+            if gop is not None and gop.frames:
+                submit(pool, gop)
+            while pending:
+                pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
     if not types or "P" not in types:
         raise VideoError(
@@ -222,11 +316,11 @@ def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, prefe
         gop_index=np.asarray(gop_index, np.int32),
         gop_pos=np.asarray(gop_pos, np.int32),
         iframes=np.stack(iframes),
-        mv=mv_buffer.result(),
-        residual=residual_buffer.result(),
+        mv=buffers[0].result(),
+        residual=buffers[1].result(),
         accumulate=accumulate,
         precision=precision,
-        frames=frame_buffer.result() if keep_frames else None,
+        frames=buffers[2].result() if keep_frames else None,
         vectors=vectors if keep_vectors else None,
         skipped_leading=skipped,
     )
