@@ -259,3 +259,20 @@ def test_persistent_workers_draw_each_epochs_frames(tiny_dataset):
     assert not torch.equal(batches[0], batches[1]), "epoch 1 drew the same frames and crops as epoch 0"
     ds.set_epoch(1)
     assert torch.equal(batches[1], torch.stack([ds[i][0] for i in range(4)]))
+
+
+@pytest.mark.parametrize("rep, channels", [("iframe", 3), ("mv", 2), ("residual", 3)])
+def test_apply_box_normalises_after_resizing_like_before(rep, channels):
+    """Resizing then normalising equals normalising then resizing (the reference order), flipped or not."""
+    import torch.nn.functional as F
+
+    images = np.random.default_rng(1).integers(0, 256, (2, 30, 40, channels), dtype=np.uint8)
+    for flip in (False, True):
+        box = transforms.Box(3, 5, 24, 28, flip=flip)
+        crop = images[:, 3:27, 5:33]
+        crop = transforms.hflip(rep, crop) if flip else crop
+        reference = torch.from_numpy(transforms.normalise(rep, crop)).permute(0, 3, 1, 2).contiguous()
+        reference = F.interpolate(reference, size=(16, 16), mode="bilinear", align_corners=False)
+        out = transforms.apply_box(rep, images, box, 16)
+        assert out.shape == (2, channels, 16, 16) and out.dtype == torch.float32
+        torch.testing.assert_close(out, reference, atol=1e-5, rtol=0)

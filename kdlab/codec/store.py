@@ -22,6 +22,7 @@ into place once complete; an interrupted write leaves no folder under the final 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +91,35 @@ def read_meta(folder: str | Path) -> dict:
     return meta
 
 
+def _open_array(path: Path) -> np.memmap:
+    """``np.load(path, mmap_mode="r")``, with the parsed ``.npy`` header remembered per file version.
+
+    Training opens a stored video for nearly every sample (a worker keeps only a few open: each
+    map holds a file descriptor); parsing five headers each time cost more than reading the sample.
+    """
+    stat = path.stat()
+    dtype, shape, order, offset = _npy_header(str(path), stat.st_size, stat.st_mtime_ns)
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape, order=order, offset=offset)
+
+
+@lru_cache(maxsize=4096)
+def _npy_header(path: str, size: int, mtime_ns: int) -> tuple[np.dtype, tuple[int, ...], str, int]:
+    """``(dtype, shape, order, data offset)`` of a ``.npy`` file (``size`` and ``mtime_ns`` key the cache)."""
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+        return dtype, shape, "F" if fortran else "C", handle.tell()
+
+
 def load(folder: str | Path, mmap: bool = True) -> Representations:
     """Open a stored video; arrays are memory-mapped (read-only) unless ``mmap`` is False."""
     folder = Path(folder)
     meta = read_meta(folder)
     try:
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None) for name in _ARRAYS}
+        arrays = {name: _open_array(folder / f"{name}.npy") if mmap else np.load(folder / f"{name}.npy") for name in _ARRAYS}
     except (FileNotFoundError, ValueError, OSError) as exc:
         raise KdlabError(f"{folder}: incomplete or damaged ({exc}); delete it and build it again") from None
     return Representations(

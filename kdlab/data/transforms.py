@@ -50,29 +50,31 @@ def to_image(representation: str, array: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown representation {representation!r}")
 
 
-def _lookup_table(representation: str) -> np.ndarray:
-    """``(C, 256) float32``: the normalised value of every 8-bit level, per channel."""
-    levels = np.arange(256, dtype=np.float64) / 255.0
+def _affine(representation: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel ``(scale, offset)``, float64 ``(C,)`` each: normalised = ``level * scale + offset``."""
     if representation == "mv":
-        table = np.stack([levels - 0.5] * 2)
+        mean, std = (0.5, 0.5), (1.0, 1.0)
     elif representation == "iframe":
-        table = np.stack([(levels - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)])
+        mean, std = IMAGENET_MEAN, IMAGENET_STD
+    elif representation == "residual":
+        mean, std = (0.5, 0.5, 0.5), IMAGENET_STD
     else:
-        table = np.stack([(levels - 0.5) / s for s in IMAGENET_STD])
-    return table.astype(np.float32)
-
-
-_TABLES = {rep: _lookup_table(rep) for rep in ("iframe", "mv", "residual")}
+        raise ValueError(f"unknown representation {representation!r}")
+    std = np.asarray(std, np.float64)
+    return 1.0 / (255.0 * std), -np.asarray(mean, np.float64) / std
 
 
 def normalise(representation: str, images: np.ndarray) -> np.ndarray:
-    """8-bit images ``(..., C)`` to network input values, float32 of the same shape.
+    """8-bit images ``(..., C)`` to network input values, float32 of the same shape (the formulas in
+    the module docstring, as one affine map per channel)."""
+    scale, offset = _affine(representation)
+    return (images * scale + offset).astype(np.float32)
 
-    A per-channel lookup (256 levels), equal to the formulas in the module docstring and cheaper
-    than float arithmetic on every pixel.
-    """
-    table = _TABLES[representation]
-    return table[np.arange(table.shape[0]), images]
+
+def _normalise_channels_first(representation: str, tensor: torch.Tensor) -> torch.Tensor:
+    """:func:`normalise` in place on a float tensor ``(T, C, H, W)``."""
+    scale, offset = (torch.from_numpy(v.astype(np.float32)).view(1, -1, 1, 1) for v in _affine(representation))
+    return tensor.mul_(scale).add_(offset)
 
 
 def hflip(representation: str, images: np.ndarray) -> np.ndarray:
@@ -138,15 +140,16 @@ def _resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def apply_box(representation: str, images: np.ndarray, box: Box, size: int) -> torch.Tensor:
-    """Crop, flip, normalise and resize 8-bit images ``(T, H, W, C)`` -> ``(T, C, S, S)`` float32.
+    """Crop, flip, resize and normalise 8-bit images ``(T, H, W, C)`` -> ``(T, C, S, S)`` float32.
 
-    Normalising before resizing gives the same result as after (both are linear), on fewer pixels.
+    Normalising after resizing gives the same values as before (both are linear, and bilinear
+    weights sum to one), on the fewer pixels of the output.
     """
     crop = images[:, box.top : box.top + box.height, box.left : box.left + box.width]
     if box.flip:
         crop = hflip(representation, crop)
-    tensor = torch.from_numpy(normalise(representation, crop)).permute(0, 3, 1, 2)
-    return _resize(tensor.contiguous(), (size, size))
+    tensor = torch.from_numpy(np.ascontiguousarray(crop.transpose(0, 3, 1, 2))).float()  # (T, C, h, w)
+    return _normalise_channels_first(representation, _resize(tensor, (size, size)))
 
 
 def scale_short_side(images: np.ndarray, short: int) -> np.ndarray:
