@@ -1,7 +1,9 @@
 """Decode a video once into CoViAR's three representations for every frame.
 
-:func:`extract` walks the frames in order and keeps, per GOP, the I-frame and the running
-source map (see :mod:`kdlab.codec.motion` for the conventions). The result, a
+:func:`extract` decodes the frames in order and hands each finished GOP (its I-frame, then its
+P-frames' vectors and pixels) to a thread that traces it (:class:`~kdlab.codec.trace.MotionTracer`;
+see :mod:`kdlab.codec.motion` for the conventions). GOPs are independent, so several are traced at
+once while decoding goes on; each writes only its own slots of the output arrays. The result, a
 :class:`Representations`, holds every frame's motion field and residual, so that drawing any
 (GOP, position) sample later costs an array lookup, never a new decode (CoViAR's loader
 re-parses the whole file for every sample).
