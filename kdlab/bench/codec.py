@@ -43,10 +43,11 @@ def decode_only(path: str | Path, as_reader: bool = False) -> int:
     count = 0
     with av.open(str(path), metadata_errors="ignore") as container:
         stream = container.streams.video[0]
+        conversion = {"threads": 1} if as_reader else {}
         if as_reader:
             stream.thread_count = 1
         for frame in container.decode(stream):
-            frame.to_ndarray(format="rgb24", threads=1) if as_reader else frame.to_ndarray(format="rgb24")
+            frame.to_ndarray(format="rgb24", **conversion)
             count += 1
     return count
 

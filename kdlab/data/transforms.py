@@ -28,6 +28,7 @@ Arrays in: ``(T, H, W, C)`` numpy per representation. Tensors out: ``(T, C, S, S
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -71,9 +72,15 @@ def normalise(representation: str, images: np.ndarray) -> np.ndarray:
     return (images * scale + offset).astype(np.float32)
 
 
+@lru_cache(maxsize=None)
+def _affine_tensors(representation: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_affine` as float32 ``(1, C, 1, 1)`` tensors, built once per representation (read only)."""
+    return tuple(torch.from_numpy(v.astype(np.float32)).view(1, -1, 1, 1) for v in _affine(representation))
+
+
 def _normalise_channels_first(representation: str, tensor: torch.Tensor) -> torch.Tensor:
     """:func:`normalise` in place on a float tensor ``(T, C, H, W)``."""
-    scale, offset = (torch.from_numpy(v.astype(np.float32)).view(1, -1, 1, 1) for v in _affine(representation))
+    scale, offset = _affine_tensors(representation)
     return tensor.mul_(scale).add_(offset)
 
 
