@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kdlab.codec import extract, iter_frames, motion
+from kdlab.codec import extract, iter_frames, motion, trace
 from kdlab.codec.trace import MotionTracer
 
 
@@ -203,16 +203,31 @@ def test_fast_tracer_equals_the_pure_functions_on_random_block_motion(accumulate
         previous = frame
 
 
-def test_macroblock_fast_path_paints_like_the_general_one(square, samples):
-    """All-16x16 vectors take a one-assignment path; painted on a 4-px grid they must agree."""
-    for path in (square.path, samples / "v_SoccerJuggling_g23_c01.avi"):
-        for frame in iter_frames(path):
-            if frame.pict_type != "P":
+def test_compiled_painting_equals_the_reference(square, samples):
+    """trace.block_motion (compiled) paints exactly as motion.block_motion, on real vectors and on
+    mixed 16x16 / 8x8 blocks with future-reference vectors and blocks that stick out of the frame."""
+    checked = 0
+    for path in (square.path, samples / "v_SoccerJuggling_g23_c01.avi", samples / "TrumanShow_wave_f_nm_np1_fr_med_26.avi"):
+        for frame in iter_frames(path, allow_bframes=True):  # B-frames: vectors from both references
+            if frame.mvs is None:
                 continue
             height, width = frame.rgb.shape[:2]
-            fast = motion.block_motion(frame.mvs, height, width)
-            general = motion.block_motion(frame.mvs, height, width, cell=4)
-            np.testing.assert_array_equal(motion.dense_motion(fast, height, width), motion.dense_motion(general, height, width))
+            np.testing.assert_array_equal(trace.block_motion(frame.mvs, height, width), motion.block_motion(frame.mvs, height, width))
+            checked += 1
+    assert checked > 50
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # macroblocks: whole, split in four 8x8 (MPEG-4's 4MV), or intra (no vector)
+        blocks = []
+        for my, mx in np.ndindex(3, 4):
+            kind = rng.integers(3)
+            for sy, sx in [(0, 0)] if kind == 0 else [(0, 0), (0, 8), (8, 0), (8, 8)] if kind == 1 else []:
+                size = 16 if kind == 0 else 8
+                centre = (mx * 16 + sx + size // 2, my * 16 + sy + size // 2)
+                blocks.append(_vector(*centre, *rng.integers(-20, 21, 2), w=size, h=size, source=int(rng.choice([-1, -1, 1]))))
+        mvs = np.array(blocks, np.int32).reshape(-1, 10)
+        np.testing.assert_array_equal(trace.block_motion(mvs, 40, 60), motion.block_motion(mvs, 40, 60))
+    empty = np.zeros((0, 10), np.int32)
+    np.testing.assert_array_equal(trace.block_motion(empty, 40, 60), motion.block_motion(empty, 40, 60))
 
 
 def test_extraction_does_not_depend_on_the_number_of_threads(samples, tmp_path):

@@ -74,13 +74,11 @@ def block_motion(mvs: np.ndarray, height: int, width: int, cell: int | None = No
     Returns:
         ``(ceil(H / cell), ceil(W / cell), 2) int32``: ``mv = dst - src`` of the block covering
         each square, 0 where no vector covers it.
+
+    This is the reference; :func:`kdlab.codec.trace.block_motion` is its compiled form.
     """
     if len(mvs) and mvs[:, 0].max() >= 0:
         mvs = mvs[mvs[:, 0] < 0]
-    if cell in (None, 16):
-        field = _aligned_16x16(mvs, height, width)
-        if field is not None:
-            return field
     cell = natural_cell(mvs) if cell is None else cell
     rows, cols = -(-height // cell), -(-width // cell)
     field = np.zeros((rows, cols, 2), np.int32)
@@ -100,20 +98,6 @@ def block_motion(mvs: np.ndarray, height: int, width: int, cell: int | None = No
                 r, c = by + dy, bx + dx
                 inside = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
                 field[r[inside], c[inside]] = bv[inside]
-    return field
-
-
-def _aligned_16x16(mvs: np.ndarray, height: int, width: int) -> np.ndarray | None:
-    """:func:`block_motion` with ``cell=16`` in one assignment, when every block is a 16x16 macroblock
-    on the 16-px grid (CoViAR's re-encoded MPEG-4); None otherwise."""
-    if len(mvs) == 0 or (mvs[:, 1] != 16).any() or (mvs[:, 2] != 16).any():
-        return None
-    x0, y0 = mvs[:, 5] - 8, mvs[:, 6] - 8
-    rows, cols = -(-height // 16), -(-width // 16)
-    if ((x0 | y0) & 15).any() or x0.min() < 0 or y0.min() < 0 or x0.max() >= cols * 16 or y0.max() >= rows * 16:
-        return None
-    field = np.zeros((rows, cols, 2), np.int32)
-    field[y0 >> 4, x0 >> 4] = mvs[:, 5:7] - mvs[:, 3:5]
     return field
 
 
