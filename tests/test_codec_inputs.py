@@ -149,3 +149,19 @@ def test_raw_mpeg4_elementary_stream(square, tmp_path):
     assert probe(path).header_frames == 0
     reps = extract(path)
     assert reps.frame_types == "IPPPPPPPPPPP" * 2 and reps.mv.any()
+
+
+def test_decoded_frames_are_freed_without_the_cycle_collector(square):
+    """PyAV's ``frame.side_data`` is a reference cycle; the reader must not leave every decoded frame
+    (and its decoder buffer) waiting for the cycle collector."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    try:
+        decoded = sum(1 for _ in iter_frames(square.path))
+        alive = sum(isinstance(obj, av.VideoFrame) for obj in gc.get_objects())
+    finally:
+        gc.enable()
+    assert decoded == 24
+    assert alive <= 1, f"{alive} decoded frames still alive after decoding"

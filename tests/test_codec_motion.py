@@ -183,11 +183,12 @@ def test_fast_tracer_equals_the_pure_functions_on_random_block_motion(accumulate
     rng = np.random.default_rng(cell * height * width)
     rows, cols = -(-height // cell), -(-width // cell)
     iframe = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    tracer = MotionTracer(height, width, accumulate)
+    tracer, narrow = MotionTracer(height, width, accumulate), MotionTracer(height, width, accumulate)
     tracer.start_gop(iframe)
+    narrow.start_gop(iframe)
     trace, previous = motion.identity_index(height, width), iframe
     for _ in range(5):
-        block = rng.integers(-2 * cell, 2 * cell + 1, (rows, cols, 2)).astype(np.int32)
+        block = rng.integers(-10 * cell, 10 * cell + 1, (rows, cols, 2)).astype(np.int32)  # beyond int8, some
         block[rng.random((rows, cols)) < 0.3] = 0
         frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
         mv, res = tracer.step(block, frame)
@@ -200,6 +201,11 @@ def test_fast_tracer_equals_the_pure_functions_on_random_block_motion(accumulate
         else:
             np.testing.assert_array_equal(mv, step_mv)
             np.testing.assert_array_equal(res, motion.residual(frame, previous, step_src))
+        # the same step into int8 outputs: the int16 results, clipped
+        mv8, res8 = np.empty(mv.shape, np.int8), np.empty(res.shape, np.int8)
+        narrow.step(block, frame, mv8, res8)
+        np.testing.assert_array_equal(mv8, np.clip(mv, -128, 127))
+        np.testing.assert_array_equal(res8, np.clip(res, -128, 127))
         previous = frame
 
 
@@ -228,6 +234,19 @@ def test_compiled_painting_equals_the_reference(square, samples):
         np.testing.assert_array_equal(trace.block_motion(mvs, 40, 60), motion.block_motion(mvs, 40, 60))
     empty = np.zeros((0, 10), np.int32)
     np.testing.assert_array_equal(trace.block_motion(empty, 40, 60), motion.block_motion(empty, 40, 60))
+
+
+def test_tracer_rejects_what_it_cannot_hold():
+    tracer = MotionTracer(16, 32)
+    with pytest.raises(RuntimeError, match="start_gop"):
+        tracer.step(np.zeros((1, 2, 2), np.int32), np.zeros((16, 32, 3), np.uint8))
+    tracer.start_gop(np.zeros((16, 32, 3), np.uint8))
+    with pytest.raises(ValueError, match="shape"):
+        tracer.step(np.zeros((1, 2, 2), np.int32), np.zeros((16, 30, 3), np.uint8))
+    with pytest.raises(ValueError, match="int8 or int16"):
+        tracer.step(np.zeros((1, 2, 2), np.int32), np.zeros((16, 32, 3), np.uint8), mv_out=np.zeros((16, 32, 2), np.int32))
+    with pytest.raises(ValueError, match="32767"):
+        MotionTracer(16, 40000)
 
 
 def test_extraction_does_not_depend_on_the_number_of_threads(samples, tmp_path):
