@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[all]"
+	$(BIN)/python -c "from kdlab.codec.trace import warm_up; warm_up()"  # compiles the codec's numba kernels once
 	touch $(STAMP)
 
 demo: $(STAMP)

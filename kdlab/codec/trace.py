@@ -239,3 +239,16 @@ def _identity_coords(height: int, width: int) -> np.ndarray:
     coords = pixel_grid(height, width).astype(np.int16).reshape(-1)
     coords.setflags(write=False)
     return coords
+
+
+def warm_up() -> None:
+    """Compile every kernel variant :func:`kdlab.codec.extract.extract` uses (int16 and int8
+    outputs), or load them from numba's cache; ``make install`` runs it so that the first
+    extraction does not wait for the compiler (about 7 s)."""
+    frame = np.zeros((16, 16, 3), np.uint8)
+    vectors = np.array([[-1, 16, 16, 7, 9, 8, 8, -2, 2, 2]], np.int32)
+    for dtype in (np.int16, np.int8):
+        for accumulate in (True, False):
+            tracer = MotionTracer(16, 16, accumulate)
+            tracer.start_gop(frame)
+            tracer.step(block_motion(vectors, 16, 16), frame, np.empty((16, 16, 2), dtype), np.empty((16, 16, 3), dtype))
