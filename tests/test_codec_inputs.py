@@ -165,3 +165,13 @@ def test_decoded_frames_are_freed_without_the_cycle_collector(square):
         gc.enable()
     assert decoded == 24
     assert alive <= 1, f"{alive} decoded frames still alive after decoding"
+
+
+def test_ffmpeg_logs_are_dropped_without_taking_the_gil():
+    """A numeric PyAV log level installs a callback that takes the GIL from FFmpeg's decoding
+    threads; closing a decoder with the GIL held then deadlocks (a reader stopped early hung in
+    about 4 runs of 10 of ``test_stopping_early_leaves_no_decoder_thread``). kdlab keeps PyAV's
+    C-level no-op callback."""
+    import kdlab.codec.reader  # noqa: F401  (sets the level on import)
+
+    assert av.logging.get_level() is None

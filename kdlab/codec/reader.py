@@ -52,8 +52,12 @@ VIDEO_EXTENSIONS = (".avi", ".mp4", ".m4v", ".mkv", ".mov", ".webm", ".mpg", ".m
 
 REENCODE_HINT = "re-encode it without B-frames: `kdlab reencode {path} --out DIR` (MPEG-4 Part 2, GOP 12, as CoViAR)"
 
-# FFmpeg logs every concealed error on stderr; kdlab reports them itself, once, with the file name.
-av.logging.set_level(av.logging.FATAL)
+# FFmpeg logs every concealed error; kdlab reports them itself, once, with the file name, so its logs
+# are dropped. With ``None`` PyAV drops them in C. Any numeric level instead installs a callback that
+# takes the GIL for every error FFmpeg logs, also from its decoding threads; closing a decoder (which
+# joins those threads while holding the GIL) then deadlocks when one of them is logging a damaged
+# frame (seen: a prefetching reader stopped early hung for good).
+av.logging.set_level(None)
 
 
 @dataclass
