@@ -39,7 +39,7 @@ from kdlab.codec.motion import pixel_grid
 
 @njit(nogil=True, cache=True)
 def _block_motion(mvs, height, width):  # pragma: no cover - compiled
-    """:func:`kdlab.codec.motion.block_motion` with ``cell=None``: ``(rows, cols, 2) int32`` and the cell."""
+    """:func:`kdlab.codec.motion.block_motion` with ``cell=None``: ``(rows, cols, 2) int32``."""
     cell = 16  # the natural cell: the gcd of the past-reference blocks' sizes and corners (and 16)
     for i in range(mvs.shape[0]):
         if mvs[i, 0] < 0:
@@ -56,7 +56,7 @@ def _block_motion(mvs, height, width):  # pragma: no cover - compiled
             for c in range(max(0, x0), min(cols, x0 + max(1, w // cell))):
                 field[r, c, 0] = mvs[i, 5] - mvs[i, 3]
                 field[r, c, 1] = mvs[i, 6] - mvs[i, 4]
-    return field, cell
+    return field
 
 
 def block_motion(mvs: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -70,7 +70,7 @@ def block_motion(mvs: np.ndarray, height: int, width: int) -> np.ndarray:
     Returns:
         ``(ceil(H / cell), ceil(W / cell), 2) int32`` motion ``dst - src``, 0 where no vector covers a block.
     """
-    return _block_motion(np.ascontiguousarray(mvs, dtype=np.int32), height, width)[0]
+    return _block_motion(np.ascontiguousarray(mvs, dtype=np.int32), height, width)
 
 
 @njit(nogil=True, cache=True)
