@@ -276,3 +276,20 @@ def test_apply_box_normalises_after_resizing_like_before(rep, channels):
         out = transforms.apply_box(rep, images, box, 16)
         assert out.shape == (2, channels, 16, 16) and out.dtype == torch.float32
         torch.testing.assert_close(out, reference, atol=1e-5, rtol=0)
+
+
+def test_validation_split_holds_out_whole_groups_per_class():
+    from kdlab.data.splits import VideoRecord, group_of, validation_split
+
+    records = [VideoRecord(f"C{c}/v_C{c}_g{g:02d}_c{k:02d}.avi", c) for c in range(2) for g in range(4, 14) for k in range(3)]
+    records.append(VideoRecord("Lone/v_Lone_g01_c01.avi", 2))  # a class with one group stays in training
+    train, val = validation_split(records, 0.2)
+    assert len(train) + len(val) == len(records)
+    held = sorted({r.group for r in val})
+    assert held == ["C0/g08", "C0/g13", "C1/g08", "C1/g13"]  # 2 of 10 groups per class, evenly spaced
+    assert not {r.group for r in train} & set(held)
+    assert validation_split(records, 0.2) == (train, val), "the same split every time"
+    assert validation_split(records, 0.0) == (records, [])
+    assert group_of("brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0") == "brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0"
+    with pytest.raises(KdlabError, match="validation share"):
+        validation_split(records, 1.0)

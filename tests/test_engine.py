@@ -121,7 +121,7 @@ def test_offline_teacher_logits_are_the_teachers_outputs(teachers, synth, tmp_pa
     context = trainer.distributed.Context()
     from kdlab.engine.loading import make_dataset
 
-    train_set = make_dataset(config, config.data.train_list, ["mv"], True, 3)
+    train_set = make_dataset(config, "train", ["mv"], True, 3)
     stored = trainer.offline_teacher_logits(config, [teachers["mv"].load_model()], train_set, context)
     assert len(stored) == len(train_set) and next(iter(stored.values())).shape == (1, 4)
 
@@ -136,7 +136,7 @@ def test_fusion_and_evaluate(teachers, tmp_path, capsys):
     expected = 100 * (fused.argmax(1) == preds[0]["labels"]).mean()
     assert summary["test"]["top1"] == pytest.approx(expected)
     assert main(["evaluate", runs[1], "--segments", "2", "--crops", "10", "--workers", "0"]) == 0
-    result = json.loads((teachers["mv"].path / "eval_2x10_last.json").read_text())
+    result = json.loads((teachers["mv"].path / "eval_2x10_best.json").read_text())
     assert result["protocol"] == "2 segments x 10 crops" and result["videos"] == 8
 
 
@@ -188,3 +188,34 @@ def test_two_process_distributed_run(synth, tmp_path):
 def test_every_shipped_config_loads(path):
     config = load_config(path)
     assert config.model.representation in ("iframe", "mv", "residual")
+
+
+def test_validation_groups_come_from_the_training_list_and_pick_the_epoch(synth, tmp_path):
+    from kdlab.engine.loading import part_records
+    from kdlab.engine.evaluate import evaluate_run
+
+    config = _config(synth, tmp_path, "v", "data.val_share=0.5", "optim.epochs=3", "model.representation=mv")
+    train, val, test = (part_records(config, part) for part in ("train", "val", "test"))
+    assert val and train and not {r.group for r in val} & {r.group for r in train}
+    assert not {r.video_id for r in val} & {r.video_id for r in test}, "validation never reads the test list"
+    run = trainer.train(config)
+    summary, rows = run.summary(), run.metrics()
+    assert summary["videos"] == {"train": len(train), "val": len(val), "test": len(test)}
+    val_top1 = [r["val_top1"] for r in rows]
+    assert summary["best"] == {"epoch": int(np.argmax(val_top1)), "val_top1": max(val_top1)}
+    assert summary["test"]["epoch"] == summary["best"]["epoch"] and summary["test_last"]["epoch"] == 2
+    # the stored test logits are those of the selected epoch's and of the last epoch's weights
+    pred = run.predictions()
+    for checkpoint, key in (("best", "logits"), ("last", "logits_last")):
+        evaluate_run(run.path, checkpoint=checkpoint)
+        with np.load(run.path / f"eval_4x1_{checkpoint}.npz") as evaluated:
+            assert np.allclose(evaluated["logits"], pred[key], atol=1e-5)
+
+
+def test_without_validation_groups_the_last_epoch_is_kept(synth, tmp_path):
+    run = trainer.train(_config(synth, tmp_path, "nv", "data.val_share=0", "optim.epochs=2", "model.representation=mv"))
+    summary = run.summary()
+    assert summary["best"]["epoch"] == 1 and summary["selection"].startswith("last epoch")
+    assert "val_top1" not in run.metrics()[0]
+    pred = run.predictions()
+    assert np.array_equal(pred["logits"], pred["logits_last"])

@@ -32,7 +32,7 @@ TEACHERS = ("teacher_iframe", "teacher_mv", "teacher_residual")
 def _epoch_seconds(config, teachers, loss: str, online: bool, stored=None, repeats: int = 2) -> float:
     context = distributed.Context()
     representations = ["iframe"] + ([t.representation for t in teachers] if online else [])
-    dataset = make_dataset(config, config.data.train_list, list(dict.fromkeys(representations)), True, config.data.num_segments)
+    dataset = make_dataset(config, "train", list(dict.fromkeys(representations)), True, config.data.num_segments)
     loader = make_loader(dataset, config, shuffle=True)
     torch.manual_seed(0)
     distiller = Distiller(build_model(config, len(dataset.classes)), teachers if loss != "ce" else [], build_loss(loss))
@@ -47,10 +47,10 @@ def _epoch_seconds(config, teachers, loss: str, online: bool, stored=None, repea
 
 def run(data_root: str, overrides: list[str] = (), repeats: int = 2) -> dict:
     config = load_config(CONFIG_DIR / "student_ce.toml", [f"data.root={data_root}", "data.workers=0", "quiet=true", *overrides])
-    num_classes = len(make_dataset(config, config.data.test_list, ["iframe"], False, 1).classes)
+    num_classes = len(make_dataset(config, "test", ["iframe"], False, 1).classes)
     teachers = [build_model(load_config(CONFIG_DIR / f"{name}.toml"), num_classes).eval() for name in TEACHERS]
     ce = _epoch_seconds(config, [], "ce", online=False, repeats=repeats)
-    train_set = make_dataset(config, config.data.train_list, ["iframe"], True, config.data.num_segments)
+    train_set = make_dataset(config, "train", ["iframe"], True, config.data.num_segments)
     start = time.perf_counter()
     stored = offline_teacher_logits(config, teachers, train_set, distributed.Context())
     storing = time.perf_counter() - start

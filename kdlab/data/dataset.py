@@ -38,7 +38,8 @@ class CompressedVideoDataset(Dataset):
 
     Args:
         root: dataset folder holding ``classInd.txt``, the list files and the videos.
-        list_file: list file name (relative to ``root``) or path.
+        list_file: list file name (relative to ``root``) or path, or the records themselves
+            (e.g. one part of :func:`kdlab.data.splits.validation_split`).
         representations: one or several of ``"iframe"``, ``"mv"``, ``"residual"``.
         accumulate: motion and residual traced back to the I-frame (CoViAR) or per frame.
         num_segments: TSN segments ``T`` (CoViAR trains with 3, tests with 25).
@@ -53,7 +54,7 @@ class CompressedVideoDataset(Dataset):
     def __init__(
         self,
         root: str | Path,
-        list_file: str | Path,
+        list_file: str | Path | list[VideoRecord],
         representations: str | tuple[str, ...] = "iframe",
         accumulate: bool = True,
         num_segments: int = 3,
@@ -78,8 +79,11 @@ class CompressedVideoDataset(Dataset):
         if num_segments < 1:
             raise ConfigError(f"num_segments must be >= 1, got {num_segments}")
         self.classes = read_class_index(self.root / "classInd.txt")
-        list_path = Path(list_file) if Path(list_file).is_absolute() else self.root / list_file
-        self.records: list[VideoRecord] = read_list(list_path, self.classes)
+        if isinstance(list_file, (list, tuple)):
+            self.records: list[VideoRecord] = list(list_file)
+        else:
+            list_path = Path(list_file) if Path(list_file).is_absolute() else self.root / list_file
+            self.records = read_list(list_path, self.classes)
         self.settings = CacheSettings(accumulate=accumulate)
         self.num_segments = num_segments
         self.train = train

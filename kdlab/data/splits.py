@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,56 @@ class VideoRecord:
     def video_id(self) -> str:
         """The path without extension: unique within a dataset, used as the cache key."""
         return os.path.splitext(self.relpath)[0]
+
+    @property
+    def group(self) -> str:
+        """The clip's group (:func:`group_of`)."""
+        return group_of(self.video_id)
+
+
+_GROUP = re.compile(r"_g(\d+)_c\d+$")
+
+
+def group_of(video_id: str) -> str:
+    """The group a clip belongs to: ``"Class/v_Class_g04_c01"`` -> ``"Class/g04"``.
+
+    UCF-101 (and the synthetic set) number groups ``gXX`` within a class: the clips of a group
+    share actor and scene, so they are not independent and never straddle two splits. A clip
+    without a group in its name (HMDB-51) is a group of its own.
+    """
+    video_id = str(video_id)
+    match = _GROUP.search(video_id)
+    if not match:
+        return video_id
+    folder = video_id.rsplit("/", 1)[0] + "/" if "/" in video_id else ""
+    return f"{folder}g{match.group(1)}"
+
+
+def validation_split(records: list[VideoRecord], share: float) -> tuple[list[VideoRecord], list[VideoRecord]]:
+    """Split a training list into ``(train, validation)`` by group, about ``share`` of each class's groups.
+
+    Per class, ``max(1, round(share x groups))`` groups go to validation (none when ``share`` is
+    0), spread evenly over the class's groups in name order, so the split is the same for every
+    seed and run. A class with a single group stays whole in training.
+    """
+    if not 0 <= share < 1:
+        raise KdlabError(f"validation share must be in [0, 1), got {share}")
+    if share == 0:
+        return list(records), []
+    groups_by_class: dict[int, list[str]] = defaultdict(list)
+    for record in records:
+        if record.group not in groups_by_class[record.label]:
+            groups_by_class[record.label].append(record.group)
+    held_out = set()
+    for groups in groups_by_class.values():
+        groups = sorted(groups)
+        if len(groups) < 2:
+            continue
+        count = min(len(groups) - 1, max(1, round(share * len(groups))))
+        # evenly spaced, ending on the last group: for 10 groups and 2 held out, the 5th and the 10th
+        picks = [round((i + 1) * len(groups) / count) - 1 for i in range(count)]
+        held_out.update(groups[i] for i in picks)
+    return [r for r in records if r.group not in held_out], [r for r in records if r.group in held_out]
 
 
 @dataclass

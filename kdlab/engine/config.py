@@ -43,8 +43,10 @@ class DataConfig:
     root: str = "data/synthetic/default"
     train_list: str = "trainlist01.txt"
     test_list: str = "testlist01.txt"
+    # share of each class's groups of the training list held out to pick the epoch (0: none; the last epoch is kept)
+    val_share: float = 0.1
     accumulate: bool = True
-    num_segments: int = 3  # TSN segments in training and training-time validation
+    num_segments: int = 3  # TSN segments in training and validation
     test_segments: int = 25  # the test protocol (CoViAR: 25 segments x 10 crops)
     test_crops: int = 1
     size: int = 224  # network input side
@@ -73,7 +75,7 @@ class OptimConfig:
     warmup_epochs: int = 1
     schedule: str = "cosine"  # cosine | constant
     backbone_lr_mult: float = 1.0  # CoViAR trains pretrained backbones at 0.01x
-    val_every: int = 1  # epochs between training-time validations (0: never)
+    val_every: int = 1  # epochs between validations on the held-out groups (0: never; the last epoch is kept)
     grad_clip: float = 0.0  # 0: off
 
 
@@ -87,7 +89,7 @@ class DistillConfig:
     ce_weight: float = 1.0
     kd_weight: float = 1.0
     offline: bool = True  # teachers' logits computed once and stored (False: run alongside the student)
-    teacher_checkpoint: str = "last"  # last | best
+    teacher_checkpoint: str = "best"  # best (the teacher's epoch picked on its validation split) | last
 
 
 @dataclass
@@ -187,6 +189,7 @@ def validate(config: RunConfig) -> RunConfig:
     checks = [
         (m.representation in REPRESENTATIONS, "model.representation", f"one of {list(REPRESENTATIONS)}", m.representation),
         (d.num_segments >= 1, "data.num_segments", ">= 1", d.num_segments),
+        (0 <= d.val_share < 1, "data.val_share", "a share from 0 (no validation split) to below 1", d.val_share),
         (d.test_segments >= 1, "data.test_segments", ">= 1", d.test_segments),
         (d.test_crops in (1, 10), "data.test_crops", "1 or 10", d.test_crops),
         (d.size >= 16, "data.size", ">= 16", d.size),

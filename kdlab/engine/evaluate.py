@@ -56,7 +56,8 @@ def predict(model, data: EvalData, context, show: bool = False, desc: str = "eva
 def teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show) -> np.ndarray | None:
     """``(K, N, C)`` teachers' logits on the test videos ``ids`` under this run's test protocol.
 
-    A teacher run's own ``predictions.npz`` is reused when it was made with the same protocol.
+    A teacher run's own ``predictions.npz`` is reused when it was made with the same protocol
+    (``logits`` for its selected epoch, ``logits_last`` for its last: ``distill.teacher_checkpoint``).
     """
     if not teachers:
         return None
@@ -68,17 +69,18 @@ def teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, 
         if summary.get("test", {}).get("protocol") == protocol and run.predictions_file.exists():
             saved = run.predictions()
             where = {v: i for i, v in enumerate(saved["video_ids"].tolist())}
-            if all(v in where for v in ids):
-                out.append(saved["logits"][[where[v] for v in ids]])
+            key = "logits" if config.distill.teacher_checkpoint == "best" else "logits_last"
+            if key in saved and all(v in where for v in ids):
+                out.append(saved[key][[where[v] for v in ids]])
                 continue
-        view = make_dataset(config, config.data.test_list, [teacher.representation], False, d.test_segments, d.test_crops)
+        view = make_dataset(config, "test", [teacher.representation], False, d.test_segments, d.test_crops)
         logits, _, view_ids = predict(teacher, EvalData(view, config, context), context, show, desc=f"teacher {run.name}")
         where = {v: i for i, v in enumerate(view_ids)}
         out.append(logits[[where[v] for v in ids]])
     return np.stack(out).astype(np.float32)
 
 
-def evaluate_run(path, segments: int | None = None, crops: int | None = None, checkpoint: str = "last",
+def evaluate_run(path, segments: int | None = None, crops: int | None = None, checkpoint: str = "best",
                  workers: int | None = None) -> dict:
     """Re-evaluate a finished run under another protocol; writes ``eval_<S>x<C>.json`` and ``.npz``."""
     run = RunFolder(path).require()
@@ -93,7 +95,7 @@ def evaluate_run(path, segments: int | None = None, crops: int | None = None, ch
     try:
         model = run.load_model(checkpoint, context.device)
         d = config.data
-        dataset = make_dataset(config, d.test_list, [config.model.representation], False, d.test_segments, d.test_crops)
+        dataset = make_dataset(config, "test", [config.model.representation], False, d.test_segments, d.test_crops)
         data = EvalData(dataset, config, context)
         logits, labels, ids = predict(model, data, context, progress_enabled(config, context), desc="evaluate")
         result = classification_metrics(logits, labels, len(dataset.classes))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from torch.utils.data import DataLoader
 
 from kdlab.data.dataset import CompressedVideoDataset, collate
+from kdlab.data.splits import read_class_index, read_list, validation_split
 from kdlab.engine import distributed
 from kdlab.engine.config import RunConfig
+from kdlab.errors import KdlabError
 from kdlab.progress import quiet
 
 
@@ -14,10 +18,33 @@ def progress_enabled(config: RunConfig, context: distributed.Context) -> bool:
     return context.is_main and not config.quiet and not quiet()
 
 
-def make_dataset(config: RunConfig, list_file: str, representations, train: bool, segments: int, crops: int = 1):
+#: The parts of a dataset a run reads: the training list less its validation groups, those groups, the test list.
+PARTS = ("train", "val", "test")
+
+
+def part_records(config: RunConfig, part: str):
+    """The records of ``part``: ``"train"`` and ``"val"`` split ``data.train_list`` by group
+    (``data.val_share`` of each class's groups to validation), ``"test"`` is ``data.test_list``."""
+    d = config.data
+    root = Path(d.root)
+    if not (root / "classInd.txt").exists():
+        raise KdlabError(f"{root}: no classInd.txt; give a dataset folder made by `kdlab synth` or `kdlab prepare` (data.root)")
+    classes = read_class_index(root / "classInd.txt")
+
+    def listed(name):
+        return read_list(Path(name) if Path(name).is_absolute() else root / name, classes)
+
+    if part == "test":
+        return listed(d.test_list)
+    train, val = validation_split(listed(d.train_list), d.val_share)
+    return {"train": train, "val": val}[part]
+
+
+def make_dataset(config: RunConfig, part: str, representations, train: bool, segments: int, crops: int = 1):
+    """The dataset of ``part`` (:data:`PARTS`) as the run config describes it."""
     d = config.data
     return CompressedVideoDataset(
-        d.root, list_file, representations=tuple(representations), accumulate=d.accumulate,
+        d.root, part_records(config, part), representations=tuple(representations), accumulate=d.accumulate,
         num_segments=segments, train=train, size=d.size, crops=crops, cache_dir=d.cache_dir or None,
         seed=config.seed, workers=max(1, d.workers), progress=not config.quiet,
     )

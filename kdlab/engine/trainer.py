@@ -32,7 +32,7 @@ from kdlab.distill import Distiller
 from kdlab.engine import distributed, io
 from kdlab.engine.config import RunConfig
 from kdlab.engine.evaluate import EvalData, predict, protocol_name, teacher_test_logits
-from kdlab.engine.loading import make_dataset, make_loader, progress_enabled
+from kdlab.engine.loading import make_dataset, make_loader, part_records, progress_enabled
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.profile import count_parameters, frame_flops
 from kdlab.engine.runs import RunFolder, build_model
@@ -108,18 +108,24 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
     online = config.distill.loss != "ce" and not config.distill.offline
 
     # -- data -------------------------------------------------------------------------------
-    def validation_set():
-        return make_dataset(config, config.data.test_list, [student_rep], False, config.data.num_segments)
+    # the training list less its validation groups; the held-out groups pick the epoch; the test
+    # list is read once, after the last epoch
+    validating = bool(config.optim.val_every) and bool(part_records(config, "val"))
 
-    probe = validation_set() if context.is_main else None  # rank 0 builds the cache before the others read it
+    def student_datasets():
+        return (make_dataset(config, "train", [student_rep], True, config.data.num_segments),
+                make_dataset(config, "val", [student_rep], False, config.data.num_segments) if validating else None,
+                make_dataset(config, "test", [student_rep], False, config.data.test_segments, config.data.test_crops))
+
+    parts = student_datasets() if context.is_main else None  # rank 0 builds the cache before the others read it
     distributed.barrier(context)
-    if probe is None:
-        probe = validation_set()
-    num_classes = len(probe.classes)
+    train_set, val_set, test_set = parts or student_datasets()
+    num_classes = len(train_set.classes)
     teachers, teacher_runs = load_teachers(config, num_classes, device) if config.distill.loss != "ce" else ([], [])
     representations = list(dict.fromkeys([student_rep] + ([t.representation for t in teachers] if online else [])))
-    train_set = make_dataset(config, config.data.train_list, representations, True, config.data.num_segments)
-    val_data = EvalData(probe, config, context) if config.optim.val_every else None
+    if representations != [student_rep]:
+        train_set = make_dataset(config, "train", representations, True, config.data.num_segments)
+    val_data = EvalData(val_set, config, context) if validating else None
     order = DistributedSampler(train_set, context.world_size, context.rank, seed=config.seed) if context.distributed else RandomSampler(train_set)
     sampler = EpochSampler(order)  # each index carries the epoch, so every worker draws that epoch's frames
     train_loader = make_loader(train_set, config, shuffle=False, sampler=sampler)
@@ -160,16 +166,17 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
         sampler.set_epoch(epoch)
         torch.manual_seed(config.seed * 1000 + epoch)
         row = {"epoch": epoch, "lr": lr, **train_epoch(model, distiller, train_loader, optimizer, epoch, stored, config, context, show)}
-        if config.optim.val_every and ((epoch + 1) % config.optim.val_every == 0 or epoch + 1 == config.optim.epochs):
+        if validating and ((epoch + 1) % config.optim.val_every == 0 or epoch + 1 == config.optim.epochs):
             logits, labels, _ = predict(distiller.student, val_data, context, show, desc="val")
             if context.is_main:
                 metrics = classification_metrics(logits, labels, num_classes)
                 row.update(val_top1=metrics["top1"], val_top5=metrics["top5"])
         if context.is_main:
             rows.append(row)
-            improved = row.get("val_top1", -1.0) > best["val_top1"]
+            # the selected epoch: best on the validation groups (the first of equals), or the last without them
+            improved = row.get("val_top1", -1.0) > best["val_top1"] if validating else True
             if improved:
-                best = {"epoch": epoch, "val_top1": row["val_top1"]}
+                best = {"epoch": epoch, "val_top1": row.get("val_top1", -1.0)}
             checkpoint = {
                 "student": distiller.student.state_dict(),
                 "loss_module": distiller.loss_module.state_dict(),
@@ -186,14 +193,22 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
                 tqdm.write(f"{run.name} epoch {epoch}: {shown}")
         distributed.barrier(context)
     train_seconds = time.perf_counter() - started
+    best = distributed.broadcast_object(context, best if context.is_main else None)
 
-    # -- test protocol on the last epoch's student; write predictions and the summary ----------
-    test_set = make_dataset(config, config.data.test_list, [student_rep], False, config.data.test_segments, config.data.test_crops)
-    logits, labels, ids = predict(distiller.student, EvalData(test_set, config, context), context, show, desc="test")
+    # -- the test list, once: the selected epoch's student and the last epoch's -------------------
+    test_data = EvalData(test_set, config, context)
+    last_logits, labels, ids = predict(distiller.student, test_data, context, show, desc="test")
+    logits = last_logits
+    if best["epoch"] != config.optim.epochs - 1:
+        weights = distributed.broadcast_object(context, run.checkpoint("best")["student"] if context.is_main else None)
+        selected = build_model(config, num_classes).to(device)
+        selected.load_state_dict(weights)
+        logits, _, _ = predict(selected, test_data, context, show, desc="test (best epoch)")
     teacher_logits = teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show)
     if context.is_main:
-        write_results(run, config, distiller.student, rows, best, logits, labels, ids, test_set.classes,
-                      teacher_logits, teacher_runs, train_seconds)
+        sizes = {"train": len(train_set), "val": len(val_data.dataset) if val_data else 0, "test": len(test_set)}
+        write_results(run, config, distiller.student, rows, best, logits, last_logits, labels, ids, test_set.classes,
+                      teacher_logits, teacher_runs, train_seconds, sizes)
     distributed.barrier(context)
     return run
 
@@ -238,7 +253,7 @@ def offline_teacher_logits(config: RunConfig, teachers, train_set, context) -> d
     """``{video_id: (K, C) float32}``: each teacher's logits on each training video's test view."""
     logits = []
     for teacher in teachers:
-        view = make_dataset(config, config.data.train_list, [teacher.representation], False, config.data.num_segments)
+        view = make_dataset(config, "train", [teacher.representation], False, config.data.num_segments)
         out, _, ids = predict(teacher, EvalData(view, config, context), context, show=False, desc="teacher")
         logits.append(out)
     logits = distributed.broadcast_object(context, np.stack(logits, axis=1) if context.is_main else None)
@@ -246,16 +261,18 @@ def offline_teacher_logits(config: RunConfig, teachers, train_set, context) -> d
     return dict(zip(ids, logits.astype(np.float32)))
 
 
-def write_results(run: RunFolder, config, student, rows, best, logits, labels, ids, classes,
-                  teacher_logits, teacher_runs, train_seconds) -> None:
+def write_results(run: RunFolder, config, student, rows, best, logits, last_logits, labels, ids, classes,
+                  teacher_logits, teacher_runs, train_seconds, sizes) -> None:
     d = config.data
     teacher_names = [r.name for r in teacher_runs]
-    arrays = dict(logits=logits, labels=labels, video_ids=np.array(ids), classes=np.array(classes),
-                  teacher_names=np.array(teacher_names, dtype=str))
+    arrays = dict(logits=logits, logits_last=last_logits, labels=labels, video_ids=np.array(ids),
+                  classes=np.array(classes), teacher_names=np.array(teacher_names, dtype=str))
     arrays["teacher_logits"] = teacher_logits if teacher_logits is not None else np.zeros((0, *logits.shape), np.float32)
     io.save_npz(run.predictions_file, **arrays)
-    test = classification_metrics(logits, labels, len(classes))
-    test["protocol"] = protocol_name(d.test_segments, d.test_crops)
+    protocol = protocol_name(d.test_segments, d.test_crops)
+    test = {**classification_metrics(logits, labels, len(classes)), "protocol": protocol, "epoch": best["epoch"]}
+    test_last = {**classification_metrics(last_logits, labels, len(classes)), "protocol": protocol,
+                 "epoch": config.optim.epochs - 1}
     last = rows[-1] if rows else {}
     summary = {
         "complete": True,
@@ -268,8 +285,11 @@ def write_results(run: RunFolder, config, student, rows, best, logits, labels, i
         "epochs": config.optim.epochs,
         "best": best,
         "last": {"epoch": last.get("epoch"), "val_top1": last.get("val_top1")},
+        "selection": "best epoch on the validation groups" if best.get("val_top1", -1) >= 0 else "last epoch (no validation)",
         "validation_protocol": protocol_name(d.num_segments, 1),
+        "videos": sizes,
         "test": test,
+        "test_last": test_last,
         "params": count_parameters(student),
         "flops_per_frame": frame_flops(student, config.model.representation, d.size),
         "train_seconds": train_seconds,
