@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.kdlab-installed
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k codec"`.
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lab dashboard bench clean
+.PHONY: install demo study test lab dashboard bench clean
 
 install: $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/kdlab demo
+
+# the headline study and every ablation over seeds (resumable; reuses make demo's runs)
+study: $(STAMP)
+	$(BIN)/kdlab demo --full --no-serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

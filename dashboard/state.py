@@ -18,6 +18,7 @@ import streamlit as st
 
 from kdlab.codec import VIDEO_EXTENSIONS, Representations, extract
 from kdlab.engine import io
+from kdlab.engine.claims import evaluate_claims
 from kdlab.engine.runs import RunFolder
 from kdlab.engine.study import demo_steps
 from kdlab.errors import KdlabError
@@ -150,6 +151,21 @@ def runs_with_predictions(folder: Path, names: list[str], teachers: bool = False
         if p is not None and (not teachers or len(p.get("teacher_names", ()))):
             out.append(name)
     return out
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _claims(folder: str, stamp: tuple) -> list[dict]:
+    return evaluate_claims(folder)
+
+
+def findings(folder: Path) -> list[dict]:
+    """The paper's comparisons with their intervals and verdicts (:mod:`kdlab.engine.claims`):
+    ``study.json``'s when the study has finished, else computed from the runs that have finished."""
+    claims = ((study(folder) or {}).get("results") or {}).get("claims")
+    if claims:
+        return claims
+    stamp = tuple(_mtime(folder / name / "predictions.npz") for name in run_names(folder))
+    return _claims(str(folder), stamp)
 
 
 def experiment_rows(folder: Path) -> list[dict]:

@@ -20,6 +20,7 @@ import pytest
 from kdlab.codec import EncodeSettings, encode_frames
 from kdlab.data.synthetic import GOP, PRESETS, SynthConfig, class_table, metadata, plan, render_clip
 from kdlab.engine import io
+from kdlab.engine.claims import evaluate_claims
 from kdlab.engine.config import RunConfig
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.runs import RunFolder
@@ -142,7 +143,8 @@ def make_study(base: Path, data: Path | None = None) -> Path:
                      "arch": s.get("arch", ""), "teachers": len(s.get("teachers", [])), "params": s.get("params"),
                      "top1": s["test"]["top1"], "mean_class_accuracy": s["test"]["mean_class_accuracy"],
                      "protocol": s["test"]["protocol"]})
-    io.write_json(runs / "study.json", {"steps": steps, "results": {"runs": rows, "ablation": [], "compression": COMPRESSION}})
+    io.write_json(runs / "study.json", {"steps": steps, "results": {"runs": rows, "claims": evaluate_claims(runs),
+                                                                     "compression": COMPRESSION}})
     return runs
 
 
@@ -266,6 +268,9 @@ def test_confusion_page(study):
 
 def test_results_page(study):
     at = open_page(study, "results")
+    # the findings first: the fixture has the student alone and with three teachers (one seed)
+    claim = evaluate_claims(study)[0]
+    assert claim["key"] == "multi_vs_none" and claim["verdict"] in texts(at.markdown)
     figs = charts(at)
     assert list(figs) == ["r_params", "r_flops", "r_curves", "r_compression_figure"]
     assert len(at.dataframe) == 2  # experiments, compression
@@ -285,6 +290,7 @@ def test_results_without_study_json(study, tmp_path):
     assert {t["name"] for t in charts(at)["r_params"]["data"]} == {"teachers", "students"}  # demo_steps' groups
     assert "No compression table yet" in texts(at.info)
     assert len(charts(at)) == 3 and len(at.dataframe) == 1
+    assert evaluate_claims(runs)[0]["verdict"] in texts(at.markdown), "findings computed from the runs themselves"
 
 
 @pytest.mark.parametrize("page", list(PAGES))

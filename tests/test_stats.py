@@ -175,3 +175,17 @@ def test_outcomes_from_logits_aligns_clips_by_id():
     out = stats.Outcomes.from_logits("m", [(logits0, labels, ["a", "b", "c"]), (logits1, labels[[2, 0, 1]], ["c", "a", "b"])])
     assert out.correct.tolist() == [[True, True, False], [False, True, False]]
     assert out.accuracy().estimate == pytest.approx(100 * 3 / 6)
+
+
+def test_strata_keep_each_class_share_and_need_two_groups_each():
+    # two classes of 20 groups: one always right, one always wrong. Drawing groups within classes keeps
+    # the accuracy at 50 % exactly; drawing across classes would not.
+    correct = np.repeat([True, False], 40)
+    groups = np.repeat(np.arange(40), 2)
+    labels = np.repeat([0, 1], 40)
+    stratified = stats.accuracy_interval(correct, groups, labels, samples=2000)
+    assert (stratified.low, stratified.high) == (50.0, 50.0)
+    assert stats.accuracy_interval(correct, groups, samples=2000).se > 5
+    # one group per class: a stratified draw would only repeat it, so the bootstrap does not stratify
+    single = stats.accuracy_interval([True, False, True, False], [0, 1, 2, 3], [0, 1, 2, 3], samples=2000)
+    assert single.se > 10

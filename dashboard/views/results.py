@@ -1,4 +1,5 @@
-"""Results: the experiment table, accuracy against parameters and FLOPs, learning curves, the compression table."""
+"""Results: the findings first (the paper's comparisons with their intervals), then the experiment table,
+accuracy against parameters and FLOPs, learning curves and the compression table."""
 
 import streamlit as st
 
@@ -16,6 +17,22 @@ results = study.get("results") or {}
 rows = state.experiment_rows(folder)
 if not study:
     st.caption(f"No study.json in `{folder}`: the table is built from the runs' summaries.")
+
+st.subheader("Findings")
+claims = state.findings(folder)
+if not claims:
+    st.info("No comparison yet: the findings need the students (student_ce, kd_single, mkd_streams) to have finished.")
+MARKS = {1: ":green[better]", -1: ":red[worse]", 0: ":gray[no difference detected]"}
+for start in range(0, len(claims), 2):
+    for column, claim in zip(st.columns(2), claims[start:start + 2]):
+        with column.container(border=True):
+            st.markdown(f"**{claim['title']}** · {MARKS[claim['decided']]}")
+            st.markdown(claim["verdict"])
+            seeds = f"{claim['seeds']} seed{'s' * (claim['seeds'] > 1)}"
+            st.caption(f"{seeds}, {claim['clips']} test clips in {claim['groups']} groups; 95 % interval: {claim['method']}; "
+                       f"detectable difference {claim['mdd']:.1f} points"
+                       + (f"; last epoch: {claim['last']['verdict']}" if claim.get("last") else "")
+                       + (f". {claim['note']}" if claim.get("note") else ""))
 
 st.subheader("Experiments")
 st.dataframe(rows, hide_index=True, key="r_table", column_order=TABLE_COLUMNS)

@@ -204,6 +204,14 @@ def validate(config: RunConfig) -> RunConfig:
     for ok, key, expected, value in checks:
         if not ok:
             raise ConfigError(f"{key}: expected {expected}, got {value!r}")
+    if k.loss == "dkd":
+        import inspect
+
+        warmup = k.loss_options.get("warmup", inspect.signature(LOSSES["dkd"]).parameters["warmup"].default)
+        if warmup > o.epochs:
+            raise ConfigError(f"distill.loss_options.warmup: DKD's warm-up ({warmup} epochs) is longer than the run "
+                              f"(optim.epochs = {o.epochs}), so its term never reaches its weight; set "
+                              f"distill.loss_options={{warmup = {max(1, round(o.epochs / 12))}}} (mdistiller: 20 of 240 epochs)")
     return config
 
 

@@ -13,17 +13,20 @@ from kdlab.errors import ConfigError
 from kdlab.models import COVIAR_FUSION_WEIGHTS, late_fusion
 
 
-def fuse_predictions(predictions: list[dict], weights: list[float]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Align runs' predictions by video id and fuse their logits; returns ``(logits, labels, ids)``."""
+def aligned(prediction: dict, ids: list[str], key: str = "logits") -> np.ndarray:
+    """``prediction[key]`` with its rows in the order of the video ``ids`` (``logits`` when ``key`` is absent)."""
+    where = {v: i for i, v in enumerate(prediction["video_ids"].tolist())}
+    missing = [v for v in ids if v not in where]
+    if missing:
+        raise ConfigError(f"runs do not cover the same test videos (e.g. {missing[0]}); fuse runs of one dataset")
+    return prediction[key if key in prediction else "logits"][[where[v] for v in ids]]
+
+
+def fuse_predictions(predictions: list[dict], weights: list[float], key: str = "logits") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Align runs' predictions by video id and fuse their ``key`` logits (``logits``: each run's
+    selected epoch; ``logits_last``: its last, where stored); returns ``(logits, labels, ids)``."""
     ids = predictions[0]["video_ids"].tolist()
-    aligned = []
-    for pred in predictions:
-        where = {v: i for i, v in enumerate(pred["video_ids"].tolist())}
-        missing = [v for v in ids if v not in where]
-        if missing:
-            raise ConfigError(f"runs do not cover the same test videos (e.g. {missing[0]}); fuse runs of one dataset")
-        aligned.append(pred["logits"][[where[v] for v in ids]])
-    fused = late_fusion(aligned, weights)
+    fused = late_fusion([aligned(p, ids, key) for p in predictions], weights)
     return np.asarray(fused), predictions[0]["labels"], ids
 
 
@@ -37,11 +40,13 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
         raise ConfigError(f"--weights: {len(weights)} given for {len(folders)} runs")
     predictions = [f.predictions() for f in folders]
     logits, labels, ids = fuse_predictions(predictions, list(weights))
+    last_logits, _, _ = fuse_predictions(predictions, list(weights), "logits_last")
     classes = predictions[0]["classes"]
     out = RunFolder(out)
-    stream_logits = np.stack([p["logits"][[p["video_ids"].tolist().index(v) for v in ids]] for p in predictions])
-    io.save_npz(out.predictions_file, logits=logits, labels=labels, video_ids=np.array(ids), classes=classes,
+    stream_logits = np.stack([aligned(p, ids) for p in predictions])
+    io.save_npz(out.predictions_file, logits=logits, logits_last=last_logits, labels=labels, video_ids=np.array(ids), classes=classes,
                 teacher_logits=stream_logits.astype(np.float32), teacher_names=np.array([f.name for f in folders]))
+    protocol = folders[0].summary().get("test", {}).get("protocol")
     summary = {
         "complete": True,
         "name": out.name,
@@ -50,7 +55,8 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
         "representations": representations,
         "weights": list(weights),
         "params": sum(f.summary().get("params", 0) for f in folders),  # the fused system: every stream's network
-        "test": {**classification_metrics(logits, labels, len(classes)), "protocol": folders[0].summary().get("test", {}).get("protocol")},
+        "test": {**classification_metrics(logits, labels, len(classes)), "protocol": protocol},
+        "test_last": {**classification_metrics(last_logits, labels, len(classes)), "protocol": protocol},
     }
     io.write_json(out.summary_file, summary)
     return summary

@@ -99,3 +99,30 @@ def teacher_disagreement(teacher_logits: np.ndarray, labels: np.ndarray, names: 
             })
     predictions = teacher_logits.argmax(axis=2)
     return {"pairs": pairs, "any_disagreement": float((predictions != predictions[:1]).any(axis=0).mean())}
+
+
+def teacher_complementarity(teacher_logits: np.ndarray, labels: np.ndarray, names: list[str],
+                            fused_logits: np.ndarray | None = None) -> dict:
+    """What several teachers know that the first one (the I-frame teacher) does not.
+
+    ``teacher_logits (K, N, C)``. Returns each teacher's top-1 (%), the *oracle* top-1 (a clip
+    counts when at least one teacher is right: the most any use of the teachers could reach),
+    the share of clips the first teacher gets wrong (``first_wrong``) and, per other teacher, the
+    share of all clips it gets right where the first is wrong (``right_where_first_wrong``), and
+    the fused top-1 when ``fused_logits`` is given. Disagreement alone is not complementarity:
+    a teacher that is wrong where the first is right adds nothing.
+    """
+    right = teacher_logits.argmax(axis=2) == labels[None]  # (K, N)
+    first_wrong = ~right[0]
+    out = {
+        "names": list(names),
+        "top1": {n: 100 * float(r.mean()) for n, r in zip(names, right)},
+        "oracle_top1": 100 * float(right.any(axis=0).mean()),
+        "first_wrong": 100 * float(first_wrong.mean()),
+        "right_where_first_wrong": {n: 100 * float((r & first_wrong).mean()) for n, r in zip(names[1:], right[1:])},
+        "any_right_where_first_wrong": 100 * float((right[1:].any(axis=0) & first_wrong).mean()),
+        "videos": int(len(labels)),
+    }
+    if fused_logits is not None:
+        out["fused_top1"] = 100 * topk_accuracy(fused_logits, labels, 1)
+    return out

@@ -141,3 +141,28 @@ def compression_table(
         "num_classes": num_classes,
         "note": "FLOPs = 2 x multiply-adds (torch FlopCounterMode); papers quote multiply-adds as FLOPs",
     }
+
+
+def machine() -> dict:
+    """What the numbers were measured on: processor, cores, accelerator, library versions.
+
+    Training numbers are deterministic per processor kind and differ across kinds (float
+    rounding in torch's kernels), so every reported figure names its machine.
+    """
+    import os
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "gpu": cuda, "torch": torch.__version__.split("+")[0], "python": platform.python_version()}
+
+
+def describe_machine(m: dict) -> str:
+    """``"Intel Xeon ..., 2 cores, no GPU, torch 2.14.1"``."""
+    return f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('gpu') or 'no GPU'}, torch {m.get('torch')}"

@@ -70,7 +70,8 @@ def _group_index(groups, n: int) -> tuple[np.ndarray, int]:
 
 
 def _group_strata(strata, index: np.ndarray, count: int) -> np.ndarray:
-    """``(G,)`` stratum of each group (that of its first clip); one stratum for all when ``strata`` is None."""
+    """``(G,)`` stratum of each group (that of its first clip); one stratum for all when ``strata`` is None
+    or when a stratum has a single group (which a stratified draw could only repeat, hiding its variance)."""
     if strata is None:
         return np.zeros(count, int)
     strata = np.asarray(strata)
@@ -78,7 +79,8 @@ def _group_strata(strata, index: np.ndarray, count: int) -> np.ndarray:
         raise KdlabError(f"strata: expected one label per clip ({len(index)}), got shape {strata.shape}")
     out = np.empty(count, strata.dtype)
     out[index[::-1]] = strata[::-1]  # the first clip of each group writes last
-    return out
+    _, sizes = np.unique(out, return_counts=True)
+    return out if sizes.min() >= 2 else np.zeros(count, int)
 
 
 def _group_sums(values: np.ndarray, index: np.ndarray, count: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Studies: ordered lists of runs (train, distill, fuse) that make one experiment of the paper.
+"""Studies: ordered lists of runs (train, distill, fuse) that make the paper's experiments, and their findings.
 
 A :class:`Step` names a run folder under the study's runs folder and the config that makes it
 (``configs/demo/<config>.toml``). Teachers that a config names (``runs/demo/teacher_mv``) are
@@ -6,13 +6,19 @@ looked up by their folder name in the study's runs folder, so a study can be wri
 (``kdlab demo --runs /tmp/x``). Every step is resumable: a finished run is skipped, an
 interrupted one resumes, so rerunning a study only does what is missing.
 
-The demo study (``make demo``) runs the paper's experiments 1-5 at demo size and a small
-ablation (the number of teachers over three seeds):
+**The headline study** (``make demo``, :func:`demo_steps`): the I-frame, motion and residual
+teachers and their 2:1:1 fusion; the student alone, with one teacher (the I-frame teacher) and
+with the three, each over :data:`DEMO_SEEDS`; the distilled system (each student fused with the
+motion and residual teachers); the compression table. Its findings are the paper's comparisons
+(:data:`kdlab.engine.claims.HEADLINE`), each a difference with its 95 % interval and a verdict.
 
-1. the I-frame, motion and residual teachers and their 2:1:1 fusion,
-2. the student alone, 3. single-teacher KD, 4. multi-teacher KD (the three stream teachers, with
-   several aggregations), 5. the compression table: CoViAR-style three-stream system against the
-   distilled one (student in place of the I-frame teacher), both fused 2:1:1.
+**The full study** (``make study``, :func:`full_steps`): the headline plus every ablation of
+:data:`ABLATIONS` over :data:`FULL_SEEDS`, each compared with its reference: the aggregation of
+the teachers (all offline and logit-only, plus CA-MKD online with its feature term, labelled),
+the temperature, the KD weight, every subset of the three teachers, and teachers of one
+representation but different capacity.
+
+Run names: seed 0 keeps the plain name (``mkd_streams``), other seeds add ``_seed<s>``.
 """
 
 from __future__ import annotations
@@ -23,13 +29,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from kdlab.engine import io
+from kdlab.engine.claims import HEADLINE, Claim, base_name, evaluate_claims, seed_name, seed_of, seed_summary
 from kdlab.engine.config import RunConfig, load_config
 from kdlab.engine.fuse import fuse_runs
-from kdlab.engine.profile import compression_table
+from kdlab.engine.metrics import teacher_complementarity
+from kdlab.engine.profile import compression_table, machine
 from kdlab.engine.runs import RunFolder
+from kdlab.engine.stats import clip_groups
 from kdlab.engine.trainer import train
 from kdlab.paths import REPO_ROOT
 
@@ -37,6 +44,13 @@ CONFIG_DIR = REPO_ROOT / "configs" / "demo"
 
 #: What ``--smoke`` (and the notebooks' SMOKE mode) changes: tiny data, one short epoch.
 SMOKE_OVERRIDES = ("optim.epochs=1", "data.size=48", "data.test_segments=3", "data.workers=0")
+
+STREAMS = ("teacher_iframe", "teacher_mv", "teacher_residual")
+STUDENTS = ("student_ce", "kd_single", "mkd_streams")
+#: Seeds of the headline study's students (the power analysis in the README says why five).
+DEMO_SEEDS = (0, 1, 2, 3, 4)
+#: Seeds of every ablation of the full study.
+FULL_SEEDS = (0, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -50,80 +64,116 @@ class Step:
     group: str = ""  # teachers | fusion | students | ablation
 
 
-def demo_steps(seeds: tuple[int, ...] = (0, 1, 2)) -> list[Step]:
-    streams = ("teacher_iframe", "teacher_mv", "teacher_residual")
-    steps = [
-        Step("teacher_iframe", "teacher_iframe", group="teachers"),
-        Step("teacher_mv", "teacher_mv", group="teachers"),
-        Step("teacher_residual", "teacher_residual", group="teachers"),
-        Step("fusion_teachers", fuse=streams, group="fusion"),
-        Step("student_ce", "student_ce", group="students"),
-        Step("kd_single", "kd_single", group="students"),
-        Step("mkd_streams", "mkd_streams", group="students"),
-        Step("mkd_streams_ebkd", "mkd_streams_ebkd", group="students"),
-        Step("mkd_streams_camkd", "mkd_streams_camkd", group="students"),
-    ]
-    for student in ("student_ce", "kd_single", "mkd_streams"):
+def _seeded(seed: int) -> tuple[str, ...]:
+    return (f"seed={seed}",) if seed else ()
+
+
+def demo_steps(seeds: tuple[int, ...] = DEMO_SEEDS) -> list[Step]:
+    """The headline study: teachers, their fusion, the three students over ``seeds``, the distilled systems."""
+    steps = [Step(name, name, group="teachers") for name in STREAMS]
+    steps.append(Step("fusion_teachers", fuse=STREAMS, group="fusion"))
+    for seed in seeds:
+        for config in STUDENTS:
+            steps.append(Step(seed_name(config, seed), config, _seeded(seed), group="students"))
+        student = seed_name("mkd_streams", seed)
+        steps.append(Step(seed_name("fusion_mkd_streams", seed), fuse=(student, "teacher_mv", "teacher_residual"),
+                          group="fusion"))
+    for student in ("student_ce", "kd_single"):
         steps.append(Step(f"fusion_{student}", fuse=(student, "teacher_mv", "teacher_residual"), group="fusion"))
-    for seed in seeds:
-        if seed == 0:
-            continue  # seed 0 is the main runs above
-        for config in ("student_ce", "kd_single", "mkd_streams"):
-            steps.append(Step(f"{config}_seed{seed}", config, (f"seed={seed}",), group="ablation"))
     return steps
 
 
-AGGREGATIONS = ("avg_kd", "kd_to_avg", "ebkd", "camkd", "aekd", "dkd")
+# --- the full study's ablations -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Variant:
+    """One value of one factor: a run (``name``, at every seed) compared with its ``reference`` run."""
+
+    factor: str
+    value: str
+    label: str
+    config: str = "mkd_streams"
+    overrides: tuple[str, ...] = ()
+    reference: str = "mkd_streams"
+    run: str = ""  # an existing run of the study that is this variant (e.g. the reference itself)
+
+    @property
+    def name(self) -> str:
+        return self.run or f"{self.factor}_{self.value}"
 
 
-def ablation_steps(
-    seeds: tuple[int, ...] = (0, 1, 2),
-    aggregations: tuple[str, ...] = AGGREGATIONS,
-    temperatures: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0),
-    kd_weights: tuple[float, ...] = (0.5, 1.0, 2.0),
-    teacher_counts: tuple[int, ...] = (1, 2, 3),
-) -> list[Step]:
-    """The paper's ablations on the stream teachers (experiment 6), each value over ``seeds``.
+def _teachers(*names: str) -> tuple[str, ...]:
+    return ("distill.teachers=[" + ", ".join(f'"runs/demo/{n}"' for n in names) + "]",)
 
-    Runs are named ``<factor>_<value>_seed<s>`` (e.g. ``temperature_4_seed1``), so that
-    :func:`ablation_table` can group them. The three stream teachers must exist (``demo_steps``).
-    """
+
+#: Every ablation of the full study. The reference (``mkd_streams``): mean of the three stream
+#: teachers' KD losses, T = 4, KD weight 1, offline teachers. All aggregations but the one
+#: labelled online run offline from the teachers' stored logits, with no feature term.
+ABLATIONS: tuple[Variant, ...] = (
+    Variant("aggregation", "avg_kd", "mean of KD losses (AVER)", run="mkd_streams"),
+    Variant("aggregation", "kd_to_avg", "KD to the mean soft target", "mkd_streams_kd_to_avg"),
+    Variant("aggregation", "ebkd", "entropy weights (EBKD)", "mkd_streams_ebkd"),
+    Variant("aggregation", "camkd", "confidence weights (CA-MKD, logits only)", "mkd_streams_camkd_offline"),
+    Variant("aggregation", "aekd", "gradient-space weights (AE-KD)", "mkd_streams_aekd"),
+    Variant("aggregation", "dkd", "decoupled KD (DKD, warm-up 1 of 12 epochs)", "mkd_streams_dkd"),
+    Variant("aggregation", "camkd_online", "CA-MKD online, with its feature term", "mkd_streams_camkd"),
+    Variant("temperature", "1", "T = 1", overrides=("distill.loss_options={temperature = 1.0}",)),
+    Variant("temperature", "2", "T = 2", overrides=("distill.loss_options={temperature = 2.0}",)),
+    Variant("temperature", "4", "T = 4", run="mkd_streams"),
+    Variant("temperature", "8", "T = 8", overrides=("distill.loss_options={temperature = 8.0}",)),
+    Variant("kd_weight", "0.5", "KD weight 0.5", overrides=("distill.kd_weight=0.5",)),
+    Variant("kd_weight", "1", "KD weight 1", run="mkd_streams"),
+    Variant("kd_weight", "2", "KD weight 2", overrides=("distill.kd_weight=2.0",)),
+    Variant("teachers", "I", "I-frame teacher", run="kd_single"),
+    Variant("teachers", "MV", "motion teacher", overrides=_teachers("teacher_mv")),
+    Variant("teachers", "R", "residual teacher", overrides=_teachers("teacher_residual")),
+    Variant("teachers", "I+MV", "I-frame + motion teachers", overrides=_teachers("teacher_iframe", "teacher_mv")),
+    Variant("teachers", "I+R", "I-frame + residual teachers", overrides=_teachers("teacher_iframe", "teacher_residual")),
+    Variant("teachers", "MV+R", "motion + residual teachers", overrides=_teachers("teacher_mv", "teacher_residual")),
+    Variant("teachers", "I+MV+R", "the three stream teachers", run="mkd_streams"),
+    Variant("capacity", "I x3", "three I-frame teachers of different capacity (ResNet-18 x0.25, -50, -101)",
+            "mkd_depth", reference="kd_single"),
+)
+#: The extra teachers of the capacity reading (I-frame networks of other depths).
+CAPACITY_TEACHERS = ("teacher_iframe_r50", "teacher_iframe_r101")
+
+
+def ablation_steps(seeds: tuple[int, ...] = FULL_SEEDS, variants: tuple[Variant, ...] = ABLATIONS) -> list[Step]:
+    """Every variant's run at every seed (runs that are part of the headline study are not repeated)."""
     steps = []
-    stream_teachers = ["teacher_iframe", "teacher_mv", "teacher_residual"]
+    if any(v.config == "mkd_depth" for v in variants):
+        steps += [Step(name, name, group="teachers") for name in CAPACITY_TEACHERS]
     for seed in seeds:
-        for loss in aggregations:
-            config = "mkd_streams" if loss == "avg_kd" else f"mkd_streams_{loss}"
-            steps.append(Step(f"aggregation_{loss}_seed{seed}", config, (f"seed={seed}",), group="ablation"))
-        for t in temperatures:
-            steps.append(Step(f"temperature_{t:g}_seed{seed}", "mkd_streams",
-                              (f"seed={seed}", f"distill.loss_options={{temperature = {t}}}"), group="ablation"))
-        for w in kd_weights:
-            steps.append(Step(f"kd_weight_{w:g}_seed{seed}", "mkd_streams", (f"seed={seed}", f"distill.kd_weight={w}"),
-                              group="ablation"))
-        for k in teacher_counts:
-            teachers = "[" + ", ".join(f'"{t}"' for t in stream_teachers[:k]) + "]"
-            steps.append(Step(f"teachers_{k}_seed{seed}", "mkd_streams", (f"seed={seed}", f"distill.teachers={teachers}"),
-                              group="ablation"))
+        for v in variants:
+            if v.run:
+                if v.run in STUDENTS:
+                    steps.append(Step(seed_name(v.run, seed), v.run, _seeded(seed), group="students"))
+                continue
+            steps.append(Step(seed_name(v.name, seed), v.config, (*_seeded(seed), *v.overrides), group="ablation"))
     return steps
 
 
-ABLATION_FACTORS = ("aggregation", "temperature", "kd_weight", "teachers")
+def ablation_claims(variants: tuple[Variant, ...] = ABLATIONS) -> tuple[Claim, ...]:
+    """Each variant against its reference (none for the reference itself)."""
+    labels = {v.name: v.label for v in variants if v.run}
+    labels.setdefault("kd_single", "one I-frame teacher")
+    claims = []
+    for v in variants:
+        if v.name == v.reference:
+            continue
+        claims.append(Claim(f"{v.factor}_{v.value}", f"{v.factor}: {v.label}", v.name, v.reference, v.label,
+                            labels.get(v.reference, v.reference)))
+    return tuple(claims)
 
 
-def ablation_table(results: dict) -> list[dict]:
-    """``[{factor, value, seeds, top1_mean, top1_std}]`` from the ``<factor>_<value>_seed<s>`` runs."""
-    groups: dict[tuple[str, str], list[float]] = {}
-    for row in results["runs"]:
-        stem, _, seed = row["run"].rpartition("_seed")
-        factor = next((f for f in ABLATION_FACTORS if stem.startswith(f + "_")), None)
-        if factor and seed.isdigit():
-            groups.setdefault((factor, stem[len(factor) + 1 :]), []).append(row["top1"])
-    return [
-        {"factor": factor, "value": value, "seeds": len(values), "top1_mean": float(np.mean(values)),
-         "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
-        for (factor, value), values in groups.items()
-    ]
+def full_steps(seeds: tuple[int, ...] = DEMO_SEEDS, ablation_seeds: tuple[int, ...] = FULL_SEEDS) -> list[Step]:
+    """The headline study, then every ablation."""
+    steps = demo_steps(seeds)
+    names = {s.name for s in steps}
+    return steps + [s for s in ablation_steps(ablation_seeds) if s.name not in names]
 
+
+# --- running ---------------------------------------------------------------------------------------
 
 def step_config(step: Step, runs_dir: Path, config_dir: Path = CONFIG_DIR, overrides: list[str] = ()) -> RunConfig:
     """The step's config with its run folder and teachers placed in ``runs_dir``."""
@@ -140,10 +190,12 @@ def run_study(
     config_dir: str | Path = CONFIG_DIR,
     overrides: list[str] = (),
     log=print,
+    claims: tuple[Claim, ...] = HEADLINE,
 ) -> dict:
     """Run every step in order (skipping finished runs); write ``study.json``; return the results."""
     runs_dir, config_dir = Path(runs_dir), Path(config_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     timings = {}
     # identical configs (but for the name) train once: a later step links to the finished run
     done: dict[str, Path] = {}
@@ -152,7 +204,7 @@ def run_study(
         if not existing.is_symlink() and run.is_complete() and run.exists():
             done.setdefault(_fingerprint(run.config()), existing)
     for step in steps:
-        started = time.perf_counter()
+        step_started = time.perf_counter()
         folder = RunFolder(runs_dir / step.name)
         if step.fuse:
             fuse_runs([runs_dir / name for name in step.fuse], folder.path)
@@ -167,13 +219,14 @@ def run_study(
             else:
                 log(f"[{step.name}] training ...")
                 train(config)
-                timings[step.name] = time.perf_counter() - started
+                timings[step.name] = time.perf_counter() - step_started
             done.setdefault(key, folder.path)
         test = folder.summary()["test"]
         log(f"[{step.name}] test top-1 {test['top1']:.1f}%" + (f" ({timings[step.name]:.0f} s)" if step.name in timings else ""))
-        # the dashboard follows a study while it runs; the compression table comes at the end
-        _write_study(runs_dir, steps, collect_results(steps, runs_dir, compression=False), timings)
-    results = collect_results(steps, runs_dir)
+        # the dashboard follows a study while it runs; the findings and the compression table come at the end
+        _write_study(runs_dir, steps, collect_results(steps, runs_dir, findings=False), timings)
+    results = collect_results(steps, runs_dir, claims=claims)
+    results["wall_seconds"] = time.perf_counter() - started
     _write_study(runs_dir, steps, results, timings)
     return results
 
@@ -188,13 +241,18 @@ def _fingerprint(config: RunConfig) -> str:
     return json.dumps(values, sort_keys=True)
 
 
-def collect_results(steps: list[Step], runs_dir: Path, compression: bool = True) -> dict:
-    """Per-run rows, the seed ablation (mean and spread) and the demo-size compression table."""
+# --- results ---------------------------------------------------------------------------------------
+
+def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, claims: tuple[Claim, ...] = HEADLINE) -> dict:
+    """Per-run rows; with ``findings``: the seeds' summary, the claims' verdicts, the teachers'
+    complementarity, the design (clips, groups, seeds) and the compression table."""
+    runs_dir = Path(runs_dir)
     rows = []
     for step in steps:
         summary = RunFolder(runs_dir / step.name).summary()
         if not summary:
             continue
+        last = summary.get("test_last") or {}
         rows.append({
             "run": step.name,
             "group": step.group,
@@ -204,25 +262,51 @@ def collect_results(steps: list[Step], runs_dir: Path, compression: bool = True)
             "teachers": len(summary.get("teachers", [])),
             "params": summary.get("params"),
             "top1": summary["test"]["top1"],
+            "top1_last": last.get("top1"),
+            "epoch": summary["test"].get("epoch"),
             "mean_class_accuracy": summary["test"]["mean_class_accuracy"],
             "protocol": summary["test"].get("protocol"),
         })
-    return {"runs": rows, "ablation": seed_ablation(rows), "compression": demo_compression(runs_dir) if compression else None}
+    results = {"runs": rows, "machine": machine()}
+    if not findings:
+        return results
+    trained = [s for s in steps if not s.fuse]
+    bases = list(dict.fromkeys(base_name(s.name) for s in trained if s.group in ("students", "ablation")))
+    results.update(
+        seeds=seed_summary(runs_dir, bases),
+        seeds_last=seed_summary(runs_dir, bases, key="logits_last"),
+        claims=evaluate_claims(runs_dir, claims),
+        complementarity=_complementarity(runs_dir),
+        design=_design(runs_dir, steps),
+        compression=demo_compression(runs_dir),
+    )
+    return results
 
 
-def seed_ablation(rows: list[dict]) -> list[dict]:
-    """Mean and standard deviation of test top-1 over the seeds of each config with ``<name>_seedN`` runs."""
-    names = {row["run"] for row in rows}
-    groups: dict[str, list[float]] = {}
-    for row in rows:
-        base = row["run"].split("_seed")[0]
-        if f"{base}_seed1" in names:
-            groups.setdefault(base, []).append(row["top1"])
-    return [
-        {"run": name, "seeds": len(values), "top1_mean": float(np.mean(values)),
-         "top1_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
-        for name, values in groups.items()
-    ]
+def _complementarity(runs_dir: Path) -> dict | None:
+    """Each teacher's accuracy, their oracle accuracy and who is right where the I-frame teacher is wrong."""
+    folder = RunFolder(runs_dir / "fusion_teachers")
+    if not folder.predictions_file.exists():
+        return None
+    p = folder.predictions()
+    return teacher_complementarity(p["teacher_logits"], p["labels"], [str(n) for n in p["teacher_names"]],
+                                   fused_logits=p["logits"])
+
+
+def _design(runs_dir: Path, steps: list[Step]) -> dict | None:
+    """What the study's numbers rest on: test clips and groups, validation clips, training clips, seeds."""
+    for step in steps:
+        folder = RunFolder(runs_dir / step.name)
+        summary = folder.summary()
+        if step.fuse or not summary.get("videos"):
+            continue
+        ids = folder.predictions()["video_ids"]
+        config = folder.config()
+        seeds = sorted({seed_of(s.name) for s in steps if s.group == "students"})
+        return {"videos": summary["videos"], "test_groups": len(set(clip_groups(ids).tolist())), "seeds": seeds,
+                "epochs": config.optim.epochs, "size": config.data.size, "val_share": config.data.val_share,
+                "test_protocol": summary["test"]["protocol"], "validation_protocol": summary.get("validation_protocol")}
+    return None
 
 
 def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
@@ -249,46 +333,28 @@ def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
             "fused_top1": fusion["test"]["top1"] if fusion else None,
         })
     coviar, distilled = rows
+    config = RunFolder(runs_dir / names["student"]).config()
     return {
         "rows": rows,
         "param_ratio": coviar["params_M"] / distilled["params_M"],
         "flops_ratio_per_gop": coviar["gflops_per_gop"] / distilled["gflops_per_gop"],
         "flops_ratio_per_triple": coviar["gflops_per_triple"] / distilled["gflops_per_triple"],
         "gop": gop,
-        "size": RunFolder(runs_dir / names["student"]).config().data.size,
+        "size": config.data.size,
+        "num_classes": len(RunFolder(runs_dir / names["student"]).predictions()["classes"]),
         "full_size": compression_table(),
         "note": "FLOPs = 2 x multiply-adds (torch FlopCounterMode); papers quote multiply-adds as FLOPs",
     }
 
 
 def format_results(results: dict) -> str:
-    """The results table that ``make demo`` prints."""
-    lines = [f"{'run':22} {'input':18} {'network':16} {'loss':10} {'teachers':>8} {'params':>9} {'top-1 %':>8}"]
-    for row in results["runs"]:
-        if row["group"] == "ablation":
-            continue
-        params = f"{row['params'] / 1e3:.0f}k" if row["params"] else ""
-        lines.append(f"{row['run']:22} {row['representation']:18} {row['arch']:16} {row['loss']:10} "
-                     f"{row['teachers']:>8} {params:>9} {row['top1']:8.1f}")
-    if results["ablation"]:
-        lines.append("\nnumber of teachers over seeds (test top-1, mean +- std):")
-        for row in results["ablation"]:
-            lines.append(f"  {row['run']:24} {row['top1_mean']:6.1f} +- {row['top1_std']:.1f}  ({row['seeds']} seeds)")
-    table = results.get("compression")
-    if table:
-        full = table["full_size"]
-        lines.append("\ncompression (FLOPs = 2 x multiply-adds, per GOP of 12 frames):")
-        lines.append(f"  full size (UCF-101, 224 px): CoViAR {full['rows'][0]['params_M']:.1f} M params vs distilled "
-                     f"{full['rows'][1]['params_M']:.1f} M: {full['param_ratio']:.2f}x fewer parameters, "
-                     f"{full['flops_ratio_per_gop']:.2f}x fewer FLOPs per GOP")
-        a, b = table["rows"]
-        lines.append(f"  demo size ({table['size']} px): {a['iframe_net']}+2 streams {a['params_M'] * 1e3:.0f}k params, "
-                     f"{a['gflops_per_gop'] * 1e3:.1f} MFLOPs/GOP, fused top-1 {a['fused_top1']:.1f}%  vs  "
-                     f"{b['iframe_net']}+2 streams {b['params_M'] * 1e3:.0f}k, {b['gflops_per_gop'] * 1e3:.1f} MFLOPs/GOP, "
-                     f"fused top-1 {b['fused_top1']:.1f}%  ({table['param_ratio']:.2f}x params, "
-                     f"{table['flops_ratio_per_gop']:.2f}x FLOPs)")
-    return "\n".join(lines)
+    """The results that ``kdlab demo`` prints and writes to ``results.txt``."""
+    from kdlab.engine.report import format_report
 
+    return format_report(results)
+
+
+# --- notebooks -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Workspace:
@@ -298,6 +364,11 @@ class Workspace:
     data: Path
     overrides: tuple[str, ...]
     smoke: bool
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The headline study's seeds (one in SMOKE mode)."""
+        return (0,) if self.smoke else DEMO_SEEDS
 
 
 def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | Path | None = None) -> Workspace:
@@ -319,10 +390,11 @@ def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | P
     return Workspace(runs, data, overrides, smoke)
 
 
-def run_steps(space: Workspace, names: list[str], log=print) -> dict:
-    """Run the demo steps called ``names`` (and nothing else) in ``space``; finished runs are reused."""
-    steps = [step for step in demo_steps(seeds=(0,) if space.smoke else (0, 1, 2)) if step.name in names]
+def run_steps(space: Workspace, names: list[str], log=print, claims: tuple[Claim, ...] = HEADLINE) -> dict:
+    """Run the study steps called ``names`` (and nothing else) in ``space``; finished runs are reused."""
+    known = full_steps(space.seeds, space.seeds if space.smoke else FULL_SEEDS)
+    steps = [step for step in known if step.name in names]
     missing = sorted(set(names) - {step.name for step in steps})
     if missing:
-        raise ValueError(f"no demo step named {missing}; see kdlab.engine.study.demo_steps()")
-    return run_study(steps, space.runs, overrides=list(space.overrides), log=log)
+        raise ValueError(f"no study step named {missing}; see kdlab.engine.study.full_steps()")
+    return run_study(steps, space.runs, overrides=list(space.overrides), log=log, claims=claims)
