@@ -20,7 +20,7 @@ from kdlab.codec import VIDEO_EXTENSIONS, Representations, extract
 from kdlab.engine import io
 from kdlab.engine.claims import evaluate_claims
 from kdlab.engine.runs import RunFolder
-from kdlab.engine.study import demo_steps
+from kdlab.engine.study import demo_steps, run_row
 from kdlab.errors import KdlabError
 from kdlab.paths import REPO_ROOT, samples_dir
 
@@ -183,14 +183,7 @@ def experiment_rows(folder: Path) -> list[dict]:
         s = summary(folder / name)
         if name in listed or "test" not in s:
             continue
-        rows.append({
-            "run": name, "group": groups.get(name, "fusion" if s.get("kind") == "fusion" else ""),
-            "loss": s.get("loss", "fusion" if s.get("kind") == "fusion" else ""),
-            "representation": s.get("representation", "+".join(s.get("representations", []))),
-            "arch": s.get("arch", ""), "teachers": len(s.get("teachers", [])), "params": s.get("params"),
-            "top1": s["test"].get("top1"), "mean_class_accuracy": s["test"].get("mean_class_accuracy"),
-            "protocol": s["test"].get("protocol"),
-        })
+        rows.append(run_row(name, groups.get(name, ""), s))
     for row in rows:
         row["flops_per_frame"] = summary(folder / row["run"]).get("flops_per_frame")
     return rows

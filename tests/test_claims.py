@@ -21,10 +21,10 @@ def _logits(right: np.ndarray) -> np.ndarray:
     return np.eye(CLASSES, dtype=np.float32)[predicted]
 
 
-def _write(folder, right, right_last=None, teachers=None):
+def _write(folder, right, right_best=None, teachers=None):
     folder.mkdir(parents=True)
     order = np.random.default_rng(len(str(folder))).permutation(len(IDS))  # each run lists its clips in its own order
-    arrays = dict(logits=_logits(right)[order], logits_last=_logits(right if right_last is None else right_last)[order],
+    arrays = dict(logits=_logits(right)[order], logits_best=_logits(right if right_best is None else right_best)[order],
                   labels=LABELS[order], video_ids=np.array(IDS)[order], classes=np.array([f"C{c}" for c in range(CLASSES)]))
     if teachers is not None:
         arrays.update(teacher_logits=np.stack([_logits(t)[order] for t in teachers]),
@@ -42,7 +42,7 @@ def runs(tmp_path):
         noise = rng.random(len(IDS)) < 0.1
         _write(tmp_path / f"student_ce{suffix}", base & ~noise)
         single = base | (rng.random(len(IDS)) < 0.3)  # one teacher: clearly better than none
-        _write(tmp_path / f"kd_single{suffix}", single, right_last=base)
+        _write(tmp_path / f"kd_single{suffix}", single, right_best=base)
         _write(tmp_path / f"mkd_streams{suffix}", single ^ (rng.random(len(IDS)) < 0.02))  # about the same as one teacher
     return tmp_path
 
@@ -64,8 +64,8 @@ def test_claims_pair_seeds_and_clips(runs):
         assert difference == pytest.approx(accuracy["kd_single"] - accuracy["student_ce"])
     assert claims["multi_vs_single"]["decided"] == 0
     assert claims["multi_vs_single"]["verdict"].startswith("no difference detected between three teachers and one teacher")
-    # the last epoch is judged on its own logits: there, one teacher is no better than none
-    assert one["last"]["difference"] < one["difference"]
+    # the epoch picked on validation is judged on its own logits: there, one teacher is no better than none
+    assert one["best"]["difference"] < one["difference"]
 
 
 def test_a_single_fixed_system_is_set_against_every_seed(runs):
@@ -95,6 +95,6 @@ def test_report_states_every_verdict_and_the_machine(runs):
     text = format_report(results)
     assert "machine: Test CPU, 2 cores, no GPU" in text
     for claim in results["claims"]:
-        assert claim["verdict"] in text and claim["last"]["verdict"] in text
+        assert claim["verdict"] in text and claim["best"]["verdict"] in text
     assert "the paper's comparisons" in text and "detectable" in text
     assert {c.key for c in HEADLINE} >= {c["key"] for c in results["claims"]}

@@ -24,6 +24,7 @@ from kdlab.engine.claims import evaluate_claims
 from kdlab.engine.config import RunConfig
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.runs import RunFolder
+from kdlab.engine.study import run_row
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -135,14 +136,7 @@ def make_study(base: Path, data: Path | None = None) -> Path:
     steps += [{"name": "fusion_teachers", "config": "", "fuse": list(TEACHERS), "group": "fusion", "overrides": []},
               {"name": "student_ce", "config": "student_ce", "fuse": [], "group": "students", "overrides": []},
               {"name": "mkd_streams", "config": "mkd_streams", "fuse": [], "group": "students", "overrides": []}]
-    rows = []
-    for step in steps:
-        s = RunFolder(runs / step["name"]).summary()
-        rows.append({"run": step["name"], "group": step["group"], "loss": s.get("loss", "fusion"),
-                     "representation": s.get("representation", "+".join(s.get("representations", []))),
-                     "arch": s.get("arch", ""), "teachers": len(s.get("teachers", [])), "params": s.get("params"),
-                     "top1": s["test"]["top1"], "mean_class_accuracy": s["test"]["mean_class_accuracy"],
-                     "protocol": s["test"]["protocol"]})
+    rows = [run_row(step["name"], step["group"], RunFolder(runs / step["name"]).summary()) for step in steps]
     io.write_json(runs / "study.json", {"steps": steps, "results": {"runs": rows, "claims": evaluate_claims(runs),
                                                                      "compression": COMPRESSION}})
     return runs

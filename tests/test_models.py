@@ -175,3 +175,24 @@ def test_late_fusion_missing_weight_raises() -> None:
         late_fusion(scores)
     with pytest.raises(ConfigError):
         late_fusion([np.zeros((2, 3))] * 3, [1.0, 1.0])
+
+
+def test_zero_init_residual_starts_every_block_as_the_identity():
+    import torch
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+
+    from kdlab.engine.config import load_config
+    from kdlab.errors import ConfigError
+
+    for arch in ("resnet18_tiny", "resnet50_tiny"):
+        model = create_model(arch, representation="iframe", num_classes=5, zero_init_residual=True).eval()
+        blocks = [m for m in model.modules() if isinstance(m, (BasicBlock, Bottleneck))]
+        assert blocks
+        for block in blocks:
+            x = torch.rand(2, block.conv1.in_channels, 8, 8)  # non-negative, as after a ReLU
+            identity = block.downsample(x) if block.downsample is not None else x
+            torch.testing.assert_close(block(x), torch.relu(identity))
+    plain = create_model("resnet18_tiny", representation="iframe", num_classes=5)
+    assert all(float(m.bn2.weight.detach().abs().sum()) > 0 for m in plain.modules() if isinstance(m, BasicBlock))
+    with pytest.raises(ConfigError, match="model.zero_init_residual"):
+        load_config(None, ["model.arch=mobilenet_v3_small", "model.zero_init_residual=true"])

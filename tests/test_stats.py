@@ -146,7 +146,7 @@ def test_compare_verdicts_in_words():
     assert "detects" in tie.verdict
 
 
-def test_compare_over_seeds_pairs_by_seed_and_uses_the_wider_interval():
+def test_compare_over_seeds_pairs_by_seed_and_clip():
     ids = [f"C/v_C_g{g:02d}_c01" for g in range(200)]
     rng = np.random.default_rng(7)
     a = rng.random((3, 200)) < 0.8
@@ -155,10 +155,51 @@ def test_compare_over_seeds_pairs_by_seed_and_uses_the_wider_interval():
     got = stats.compare(_outcomes("A", a, ids, (0, 1, 2)), _outcomes("B", b[[2, 0, 1]], ids, (2, 0, 1)))
     per_seed = 100 * (a.astype(float) - b).mean(1)
     assert got.per_seed == pytest.approx(per_seed.tolist())
-    assert got.p_value == pytest.approx(scipy_stats.ttest_rel(100 * a.mean(1), 100 * b.mean(1)).pvalue)
-    widths = {k: v["high"] - v["low"] for k, v in got.intervals.items()}
-    assert got.high - got.low == pytest.approx(max(widths.values()))
+    expected = stats.seed_and_clip_interval(a, b, stats.clip_groups(ids))
+    assert (got.low, got.high) == pytest.approx((expected.low, expected.high))
+    assert got.p_value == pytest.approx(2 * scipy_stats.t.sf(abs(expected.estimate) / expected.se, expected.df))
+    assert set(got.intervals) == {"seed_and_clip", "seed_t", "two_level_bootstrap"}
     assert got.seeds == 3 and got.clips == 200 and got.groups == 200
+
+
+def _crossed(rng, seeds, groups, per_group, sd_seed, sd_group, sd_cell, effect=0.0):
+    """Real-valued differences x_si = effect + seed_s + group_g(i) + e_si (a crossed random-effects model)."""
+    seed = rng.normal(0, sd_seed, (seeds, 1))
+    group = np.repeat(rng.normal(0, sd_group, groups), per_group)[None]
+    return effect + seed + group + rng.normal(0, sd_cell, (seeds, groups * per_group))
+
+
+@pytest.mark.parametrize("sd_seed, sd_group, sd_cell", [(0.02, 0.1, 0.4), (0.0, 0.0, 0.5), (0.05, 0.0, 0.2)])
+def test_seed_and_clip_variance_matches_the_true_variance_of_the_mean(sd_seed, sd_group, sd_cell):
+    rng = np.random.default_rng(8)
+    seeds, groups, per_group = 4, 150, 2
+    labels = np.repeat(np.arange(groups), per_group)
+    means, variances, covered, pigeonhole = [], [], 0, []
+    for _ in range(400):
+        x = _crossed(rng, seeds, groups, per_group, sd_seed, sd_group, sd_cell)
+        interval = stats.seed_and_clip_interval(x / 100 + 0.5, np.full_like(x, 0.5), labels)  # differences in points
+        means.append(interval.estimate)
+        variances.append(interval.se**2)
+        covered += interval.low <= 0 <= interval.high
+    truth = sd_seed**2 / seeds + sd_group**2 / groups + sd_cell**2 / (seeds * groups * per_group)
+    assert np.var(means) == pytest.approx(truth, rel=0.2)
+    assert np.mean(variances) == pytest.approx(truth, rel=0.15)
+    assert 0.91 <= covered / 400 <= 0.995  # at least nominal; conservative by up to 4 points with few seeds
+
+
+def test_the_two_level_bootstrap_overstates_the_seed_by_clip_part():
+    # only seed-by-clip noise: the true variance of the mean is sd^2 / (S N); resampling seeds and
+    # groups together counts it about twice, the variance components about once
+    rng = np.random.default_rng(9)
+    truth = 0.5**2 / (4 * 300)
+    ours, boot = [], []
+    for i in range(100):
+        x = _crossed(rng, 4, 300, 1, 0.0, 0.0, 0.5)
+        a, b = x / 100 + 0.5, np.full_like(x, 0.5)
+        ours.append(stats.seed_and_clip_interval(a, b).se ** 2)
+        boot.append(stats.two_level_bootstrap(a, b, samples=500, seed=i).se ** 2)
+    assert np.mean(ours) == pytest.approx(truth, rel=0.2)
+    assert np.mean(boot) == pytest.approx(2 * truth, rel=0.25)
 
 
 def test_compare_refuses_runs_of_different_clips_or_seeds():

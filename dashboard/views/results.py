@@ -6,7 +6,7 @@ import streamlit as st
 import state
 from kdlab.figures import accuracy_cost_figure, compression_figure, compression_rows, learning_curves_figure
 
-TABLE_COLUMNS = ["run", "group", "representation", "arch", "loss", "teachers", "params", "flops_per_frame", "top1",
+TABLE_COLUMNS = ["run", "group", "representation", "arch", "loss", "teachers", "params", "flops_per_frame", "top1", "top1_best",
                  "mean_class_accuracy", "protocol"]
 
 st.title("Results")
@@ -31,7 +31,7 @@ for start in range(0, len(claims), 2):
             seeds = f"{claim['seeds']} seed{'s' * (claim['seeds'] > 1)}"
             st.caption(f"{seeds}, {claim['clips']} test clips in {claim['groups']} groups; 95 % interval: {claim['method']}; "
                        f"detectable difference {claim['mdd']:.1f} points"
-                       + (f"; last epoch: {claim['last']['verdict']}" if claim.get("last") else "")
+                       + (f"; at the epoch picked on validation: {claim['best']['verdict']}" if claim.get("best") else "")
                        + (f". {claim['note']}" if claim.get("note") else ""))
 
 st.subheader("Experiments")

@@ -28,8 +28,8 @@ def register(subparsers) -> None:
     p.add_argument("run", help="a run folder")
     p.add_argument("--segments", type=int, default=None, help="test segments (CoViAR: 25)")
     p.add_argument("--crops", type=int, default=None, choices=(1, 10), help="test crops (CoViAR: 10)")
-    p.add_argument("--checkpoint", default="best", choices=("best", "last"),
-                   help="best: the epoch picked on the validation groups (default); last: the last epoch")
+    p.add_argument("--checkpoint", default="last", choices=("last", "best"),
+                   help="last: the last epoch, the run's result (default); best: the epoch picked on the validation groups")
     p.add_argument("--workers", type=int, default=None)
     p.set_defaults(handler=_evaluate)
 
@@ -65,11 +65,10 @@ def _train(args) -> int:
     run = train(config, force=args.force)
     summary = run.summary()
     if summary:
-        test, last = summary["test"], summary.get("test_last", summary["test"])
-        picked = (f"epoch {summary['best']['epoch']} (best validation top-1 {summary['best']['val_top1']:.2f}%)"
-                  if summary["best"].get("val_top1", -1) >= 0 else "the last epoch (no validation split)")
-        print(f"{run.path}: test top-1 {test['top1']:.2f}% ({test['protocol']}) at {picked}; "
-              f"last epoch {last['top1']:.2f}%")
+        test, best = summary["test"], summary.get("test_best", summary["test"])
+        picked = (f"; at epoch {summary['best']['epoch']}, the best on validation ({summary['best']['val_top1']:.2f}%): "
+                  f"{best['top1']:.2f}%" if summary["best"].get("val_top1", -1) >= 0 else "")
+        print(f"{run.path}: test top-1 {test['top1']:.2f}% ({test['protocol']}) at the last epoch{picked}")
     return 0
 
 

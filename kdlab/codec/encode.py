@@ -19,6 +19,7 @@ from typing import Iterable
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from kdlab.atomic import replacing
 from kdlab.codec.reader import iter_frames, probe
@@ -83,10 +84,14 @@ def encode_frames(
             context.max_b_frames = 0
             context.flags |= av.codec.context.Flags.qscale
             context.global_quality = settings.qscale * 118  # FF_QP2LAMBDA * q, as ffmpeg -q:v does
+            # one scaler for the whole stream: `VideoFrame.reformat` makes a new one (a new swscale
+            # context and its threads) for every frame, which cost more than the encoding itself
+            # on small frames; the converted pixels are the same
+            scaler = VideoReformatter()
             for rgb in frames:
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-                frame = frame.reformat(
-                    width=settings.width, height=settings.height, format="yuv420p", interpolation="BICUBIC"
+                frame = scaler.reformat(
+                    frame, width=settings.width, height=settings.height, format="yuv420p", interpolation="BICUBIC"
                 )
                 frame.pts = count
                 frame.time_base = 1 / rate

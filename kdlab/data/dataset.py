@@ -33,6 +33,43 @@ from kdlab.data.transforms import ClipTransform, to_image
 from kdlab.errors import ConfigError, KdlabError
 
 
+def _open_limit() -> int:
+    """How many stored videos an item reader keeps open: each holds about five file descriptors
+    (memory maps), so as many as the process's descriptor limit allows, within [64, 4096]."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 64
+    return 4096 if soft == resource.RLIM_INFINITY else max(64, min(4096, (soft - 256) // 6))
+
+
+OPEN_LIMIT = _open_limit()
+#: Stored videos open in this process, shared by every dataset of it (the train, validation and test
+#: sets of a run, and the runs of a study, read the same stores): path -> memory-mapped arrays.
+_OPEN: OrderedDict[str, Representations] = OrderedDict()
+
+
+def open_store(path: Path) -> Representations:
+    """The stored video at ``path``, opened once per process (least recently used closed first)."""
+    key = str(path)
+    reps = _OPEN.get(key)
+    if reps is None:
+        reps = _OPEN[key] = store.load(path)
+        if len(_OPEN) > OPEN_LIMIT:  # memory maps hold file descriptors
+            _OPEN.popitem(last=False)
+    else:
+        _OPEN.move_to_end(key)
+    return reps
+
+
+def forget_stores(paths) -> None:
+    """Close the given stored videos (they are being rebuilt)."""
+    for path in paths:
+        _OPEN.pop(str(path), None)
+
+
 class CompressedVideoDataset(Dataset):
     """Clips of one list file of a dataset in kdlab's (UCF-101's) layout.
 
@@ -92,13 +129,13 @@ class CompressedVideoDataset(Dataset):
         self.seed = seed
         self.epoch = 0
         self.decode_on_the_fly = decode_on_the_fly
-        self._open: OrderedDict[str, Representations] = OrderedDict()
         if not decode_on_the_fly:
             self._ensure_cache(workers, progress)
 
     def _ensure_cache(self, workers: int, progress: bool) -> None:
         stale = [r for r in self.records if not is_fresh(entry_path(self.cache_dir, r.video_id), self.root / r.relpath, self.settings)]
         if stale:
+            forget_stores(entry_path(self.cache_dir, r.video_id) for r in stale)
             report = build_cache(self.root, stale, self.cache_dir, self.settings, workers=workers, progress=progress)
             if report.failed:
                 print(report.summary())
@@ -115,11 +152,6 @@ class CompressedVideoDataset(Dataset):
         if not self.records:
             raise KdlabError(f"{self.root}: no usable videos in this list")
 
-    def __getstate__(self) -> dict:  # DataLoader workers open their own memory maps
-        state = self.__dict__.copy()
-        state["_open"] = OrderedDict()
-        return state
-
     def __len__(self) -> int:
         return len(self.records)
 
@@ -134,13 +166,7 @@ class CompressedVideoDataset(Dataset):
     def _representations(self, record: VideoRecord) -> Representations:
         if self.decode_on_the_fly:
             return extract(self.root / record.relpath, accumulate=self.settings.accumulate, precision="compact")
-        reps = self._open.get(record.video_id)
-        if reps is None:
-            reps = store.load(entry_path(self.cache_dir, record.video_id))
-            self._open[record.video_id] = reps
-            if len(self._open) > 64:  # memory maps hold file descriptors
-                self._open.popitem(last=False)
-        return reps
+        return open_store(entry_path(self.cache_dir, record.video_id))
 
     def frames(self, index: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """The frame indices item ``index`` reads, ``(T,)`` (the I-frame sample reads their GOPs' I-frames)."""

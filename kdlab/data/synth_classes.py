@@ -48,7 +48,7 @@ MOTIONS: tuple[str, ...] = ("Rise", "Fall", "Slide", "Swing", "Bounce", "Spin", 
 #: Residual levels (residual evidence): what changes inside the silhouette.
 RESIDUALS: tuple[str, ...] = ("Steady", "Flicker", "Sparkle", "Ripple", "Wobble")
 #: Levels per factor as a share of the number of classes (the ceiling of a stream that sees only its factor).
-LEVEL_SHARE: dict[str, float] = {"appearance": 0.8, "motion": 0.4, "residual": 0.5}
+LEVEL_SHARE: dict[str, float] = {"appearance": 0.8, "motion": 0.6, "residual": 0.5}
 
 
 @dataclass(frozen=True)

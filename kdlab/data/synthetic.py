@@ -94,7 +94,7 @@ from kdlab.errors import ConfigError, KdlabError
 from kdlab.parallel import map_jobs
 
 #: Bump when the drawing changes, so that an old set is not silently resumed with new code.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 GOP = 12  # as `kdlab reencode` (CoViAR)
 QSCALE = 1
 METADATA = "synth.json"
@@ -104,13 +104,14 @@ class SynthConfig:
     """Sizes and seed of a synthetic set. Clip counts are per class; groups hold ``clips_per_group`` clips."""
 
     classes: int = 10
-    clips_per_class: int = 40  # training clips per class
-    test_clips_per_class: int = 12
-    frames: int = 36  # 3 GOPs of 12
+    clips_per_class: int = 80  # training clips per class
+    # a large test list (the study's power: evaluation is cheap next to training)
+    test_clips_per_class: int = 120
+    frames: int = 24  # 2 GOPs of 12
     width: int = 112
     height: int = 112
     seed: int = 0
-    clips_per_group: int = 4
+    clips_per_group: int = 2  # many groups: many scenes to generalise from, many units to resample
     nuisance: float = 1.0  # scales every nuisance (0: clean videos)
     fps: int = 25
 
@@ -191,7 +192,7 @@ def _group_params(rng: np.random.Generator, config: SynthConfig) -> dict:
 def _look(rng: np.random.Generator, appearance: Appearance, texture: str, radius: float, unit: float) -> dict:
     """Colour and texture of an object of ``appearance`` (the actor or a distractor)."""
     return {
-        "hue": _r((appearance.hue + rng.uniform(-8, 8)) % 360),
+        "hue": _r((appearance.hue + rng.uniform(-5, 5)) % 360),  # neighbouring hues are 25-35 degrees apart
         "saturation": _r(np.clip(appearance.saturation + rng.uniform(-0.1, 0.1), 0, 1)),
         "value": _r(np.clip(appearance.value + rng.uniform(-0.1, 0.1), 0, 1)),
         "texture": texture,

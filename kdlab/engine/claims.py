@@ -8,8 +8,9 @@ dicts, so every face of kdlab states the same finding with the same interval.
 
 The paper's comparisons (:data:`HEADLINE`): several teachers against one, one teacher against
 none, and the distilled system (the student fused with the motion and residual teachers) against
-the CoViAR-style fusion of the three teachers. Each is evaluated twice: on the epoch picked on
-the validation groups (``logits``, what the study reports) and on the last epoch (``logits_last``).
+the CoViAR-style fusion of the three teachers. Each is evaluated twice: on the last epoch
+(``logits``: the run's result, fixed in advance by the schedule) and on the epoch picked on the
+validation groups (``logits_best``). Neither looks at the test list to choose.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import numpy as np
 from kdlab.engine import stats
 from kdlab.engine.runs import RunFolder
 
-#: The two readings of a run's test predictions: the epoch picked on validation, and the last.
-EPOCHS = {"selected": "logits", "last": "logits_last"}
+#: The two readings of a run's test predictions: the last epoch, and the epoch picked on validation.
+EPOCHS = {"last": "logits", "best": "logits_best"}
 
 
 @dataclass(frozen=True)
@@ -68,23 +69,30 @@ def seed_of(run: str) -> int:
     return int(seed) if stem and seed.isdigit() else 0
 
 
-def finished_seeds(runs_dir: str | Path, base: str) -> list[int]:
-    """The seeds of ``base`` whose run has finished (has predictions) in ``runs_dir``."""
+def finished_runs(runs_dir: str | Path, base: str) -> dict[int, str]:
+    """``{seed: run name}`` of the finished runs (with predictions) of ``base`` in ``runs_dir``."""
     runs_dir = Path(runs_dir)
-    names = [base] + [p.name for p in runs_dir.glob(f"{base}_seed*")] if runs_dir.is_dir() else []
-    return sorted(seed_of(n) for n in names
-                  if base_name(n) == base and (runs_dir / n / "predictions.npz").exists() and RunFolder(runs_dir / n).is_complete())
+    names = sorted(p.name for p in runs_dir.glob(f"{base}_seed*")) + [base] if runs_dir.is_dir() else []
+    found = {seed_of(n): n for n in names  # the plain name wins over "_seed0"
+             if base_name(n) == base and (runs_dir / n / "predictions.npz").exists() and RunFolder(runs_dir / n).is_complete()}
+    return dict(sorted(found.items()))
+
+
+def finished_seeds(runs_dir: str | Path, base: str) -> list[int]:
+    """The seeds of ``base`` whose run has finished in ``runs_dir``."""
+    return list(finished_runs(runs_dir, base))
 
 
 def outcomes(runs_dir: str | Path, base: str, label: str | None = None, key: str = "logits",
              seeds: list[int] | None = None) -> stats.Outcomes | None:
     """Right/wrong per test clip of every finished seed of ``base`` (None when none has finished)."""
-    seeds = finished_seeds(runs_dir, base) if seeds is None else seeds
+    found = finished_runs(runs_dir, base)
+    seeds = list(found) if seeds is None else [s for s in seeds if s in found]
     if not seeds:
         return None
     runs = []
     for seed in seeds:
-        p = RunFolder(Path(runs_dir) / seed_name(base, seed)).predictions()
+        p = RunFolder(Path(runs_dir) / found[seed]).predictions()
         runs.append((p[key] if key in p else p["logits"], p["labels"], p["video_ids"]))
     return stats.Outcomes.from_logits(label or base, runs, seeds)
 
@@ -113,12 +121,12 @@ def evaluate_claim(runs_dir: str | Path, claim: Claim, key: str = "logits") -> d
 
 
 def evaluate_claims(runs_dir: str | Path, claims: tuple[Claim, ...] = HEADLINE) -> list[dict]:
-    """Every claim that has runs, on the selected epoch (``"selected"``) and on the last (``"last"``)."""
+    """Every claim that has runs, on the last epoch, with the same on the epoch picked on validation (``"best"``)."""
     out = []
     for claim in claims:
-        selected = evaluate_claim(runs_dir, claim, EPOCHS["selected"])
-        if selected is not None:
-            out.append({**selected, "last": evaluate_claim(runs_dir, claim, EPOCHS["last"])})
+        last = evaluate_claim(runs_dir, claim, EPOCHS["last"])
+        if last is not None:
+            out.append({**last, "best": evaluate_claim(runs_dir, claim, EPOCHS["best"])})
     return out
 
 

@@ -62,6 +62,7 @@ class ModelConfig:
     pretrained: bool = False
     width_mult: float = 0.0  # 0: the architecture's own
     drop_rate: float = 0.0
+    zero_init_residual: bool = False  # ResNets: each residual block starts as the identity (steadier from scratch)
 
 
 @dataclass
@@ -89,7 +90,7 @@ class DistillConfig:
     ce_weight: float = 1.0
     kd_weight: float = 1.0
     offline: bool = True  # teachers' logits computed once and stored (False: run alongside the student)
-    teacher_checkpoint: str = "best"  # best (the teacher's epoch picked on its validation split) | last
+    teacher_checkpoint: str = "last"  # last (its result) | best (the teacher's epoch picked on its validation groups)
 
 
 @dataclass
@@ -200,6 +201,8 @@ def validate(config: RunConfig) -> RunConfig:
         (o.schedule in ("cosine", "constant"), "optim.schedule", "'cosine' or 'constant'", o.schedule),
         (k.teacher_checkpoint in ("last", "best"), "distill.teacher_checkpoint", "'last' or 'best'", k.teacher_checkpoint),
         (k.loss == "ce" or bool(k.teachers), "distill.teachers", f"at least one run folder for loss {k.loss!r}", k.teachers),
+        (not m.zero_init_residual or m.arch.startswith("resnet"), "model.zero_init_residual",
+         "false for a network that is not a ResNet", m.zero_init_residual),
     ]
     for ok, key, expected, value in checks:
         if not ok:

@@ -32,32 +32,46 @@ class EvalData:
         self.loader = make_loader(torch.utils.data.Subset(dataset, self.indices), config, shuffle=False)
 
 
-@torch.no_grad()
 def predict(model, data: EvalData, context, show: bool = False, desc: str = "eval"):
     """Logits ``(N, C)``, labels ``(N,)`` and video ids of every item of ``data.dataset``, on every rank."""
-    was_training = model.training
-    model.eval()
-    outputs = []
+    (logits,), labels, ids = predict_many([model], data, context, show, desc)
+    return logits, labels, ids
+
+
+@torch.no_grad()
+def predict_many(models, data: EvalData, context, show: bool = False, desc: str = "eval"):
+    """Like :func:`predict` for several models of one representation, reading the data once:
+    ``([logits (N, C) per model], labels, ids)`` (e.g. a run's selected epoch and its last)."""
+    modes = [m.training for m in models]
+    for m in models:
+        m.eval()
+    outputs = [[] for _ in models]
     for inputs, labels, ids in tqdm(data.loader, desc=desc, leave=False, disable=not show):
         if isinstance(inputs, dict):
-            inputs = inputs[model.representation]
-        outputs.append(model(inputs.to(context.device)).float().cpu().numpy())
-    model.train(was_training)
+            inputs = inputs[models[0].representation]
+        inputs = inputs.to(context.device)
+        for out, m in zip(outputs, models):
+            out.append(m(inputs).float().cpu().numpy())
+    for m, mode in zip(models, modes):
+        m.train(mode)
     dataset = data.dataset
-    logits = np.concatenate(outputs) if outputs else np.zeros((0, len(dataset.classes)), np.float32)
-    parts = distributed.gather_objects(context, (data.indices, logits))
-    order = np.concatenate([p[0] for p in parts]).astype(int)
-    merged = np.empty((len(dataset), logits.shape[1]), np.float32)
-    merged[order] = np.concatenate([p[1] for p in parts])
+    merged_all = []
+    for out in outputs:
+        logits = np.concatenate(out) if out else np.zeros((0, len(dataset.classes)), np.float32)
+        parts = distributed.gather_objects(context, (data.indices, logits))
+        order = np.concatenate([p[0] for p in parts]).astype(int)
+        merged = np.empty((len(dataset), logits.shape[1]), np.float32)
+        merged[order] = np.concatenate([p[1] for p in parts])
+        merged_all.append(merged)
     records = dataset.records
-    return merged, np.array([r.label for r in records]), [r.video_id for r in records]
+    return merged_all, np.array([r.label for r in records]), [r.video_id for r in records]
 
 
 def teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show) -> np.ndarray | None:
     """``(K, N, C)`` teachers' logits on the test videos ``ids`` under this run's test protocol.
 
     A teacher run's own ``predictions.npz`` is reused when it was made with the same protocol
-    (``logits`` for its selected epoch, ``logits_last`` for its last: ``distill.teacher_checkpoint``).
+    (``logits`` for its last epoch, ``logits_best`` for the one picked on validation: ``distill.teacher_checkpoint``).
     """
     if not teachers:
         return None
@@ -69,7 +83,7 @@ def teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, 
         if summary.get("test", {}).get("protocol") == protocol and run.predictions_file.exists():
             saved = run.predictions()
             where = {v: i for i, v in enumerate(saved["video_ids"].tolist())}
-            key = "logits" if config.distill.teacher_checkpoint == "best" else "logits_last"
+            key = "logits" if config.distill.teacher_checkpoint == "last" else "logits_best"
             if key in saved and all(v in where for v in ids):
                 out.append(saved[key][[where[v] for v in ids]])
                 continue
@@ -80,7 +94,7 @@ def teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, 
     return np.stack(out).astype(np.float32)
 
 
-def evaluate_run(path, segments: int | None = None, crops: int | None = None, checkpoint: str = "best",
+def evaluate_run(path, segments: int | None = None, crops: int | None = None, checkpoint: str = "last",
                  workers: int | None = None) -> dict:
     """Re-evaluate a finished run under another protocol; writes ``eval_<S>x<C>.json`` and ``.npz``."""
     run = RunFolder(path).require()

@@ -24,7 +24,7 @@ def aligned(prediction: dict, ids: list[str], key: str = "logits") -> np.ndarray
 
 def fuse_predictions(predictions: list[dict], weights: list[float], key: str = "logits") -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Align runs' predictions by video id and fuse their ``key`` logits (``logits``: each run's
-    selected epoch; ``logits_last``: its last, where stored); returns ``(logits, labels, ids)``."""
+    last epoch; ``logits_best``: the epoch picked on validation, where stored); returns ``(logits, labels, ids)``."""
     ids = predictions[0]["video_ids"].tolist()
     fused = late_fusion([aligned(p, ids, key) for p in predictions], weights)
     return np.asarray(fused), predictions[0]["labels"], ids
@@ -40,11 +40,11 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
         raise ConfigError(f"--weights: {len(weights)} given for {len(folders)} runs")
     predictions = [f.predictions() for f in folders]
     logits, labels, ids = fuse_predictions(predictions, list(weights))
-    last_logits, _, _ = fuse_predictions(predictions, list(weights), "logits_last")
+    best_logits, _, _ = fuse_predictions(predictions, list(weights), "logits_best")
     classes = predictions[0]["classes"]
     out = RunFolder(out)
     stream_logits = np.stack([aligned(p, ids) for p in predictions])
-    io.save_npz(out.predictions_file, logits=logits, logits_last=last_logits, labels=labels, video_ids=np.array(ids), classes=classes,
+    io.save_npz(out.predictions_file, logits=logits, logits_best=best_logits, labels=labels, video_ids=np.array(ids), classes=classes,
                 teacher_logits=stream_logits.astype(np.float32), teacher_names=np.array([f.name for f in folders]))
     protocol = folders[0].summary().get("test", {}).get("protocol")
     summary = {
@@ -56,7 +56,7 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
         "weights": list(weights),
         "params": sum(f.summary().get("params", 0) for f in folders),  # the fused system: every stream's network
         "test": {**classification_metrics(logits, labels, len(classes)), "protocol": protocol},
-        "test_last": {**classification_metrics(last_logits, labels, len(classes)), "protocol": protocol},
+        "test_best": {**classification_metrics(best_logits, labels, len(classes)), "protocol": protocol},
     }
     io.write_json(out.summary_file, summary)
     return summary

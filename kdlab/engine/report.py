@@ -26,26 +26,26 @@ def _params(value) -> str:
 
 
 def format_runs(rows: list[dict]) -> list[str]:
-    lines = [f"{'run':22} {'input':18} {'network':16} {'loss':8} {'teachers':>8} {'params':>8} {'top-1 %':>8} {'last %':>7}"]
+    lines = [f"{'run':22} {'input':18} {'network':16} {'loss':8} {'teachers':>8} {'params':>8} {'top-1 %':>8} {'best-val %':>10}"]
     for row in rows:
         if row["group"] == "ablation" or "_seed" in row["run"]:
             continue
         lines.append(f"{row['run']:22} {row['representation']:18} {row['arch']:16} {row['loss']:8} "
-                     f"{row['teachers']:>8} {_params(row['params']):>8} {_pct(row['top1']):>8} {_pct(row.get('top1_last')):>7}")
+                     f"{row['teachers']:>8} {_params(row['params']):>8} {_pct(row['top1']):>8} {_pct(row.get('top1_best')):>10}")
     return lines
 
 
-def format_seeds(seeds: list[dict], last: list[dict]) -> list[str]:
-    last_by_run = {row["run"]: row for row in last}
+def format_seeds(seeds: list[dict], best: list[dict]) -> list[str]:
+    best_by_run = {row["run"]: row for row in best}
     lines = []
     for row in seeds:
         if len(row["seeds"]) < 2:
             continue
-        other = last_by_run.get(row["run"])
+        other = best_by_run.get(row["run"])
         label = RUN_LABELS.get(row["run"], row["run"])
         per_seed = " ".join(f"{v:.1f}" for v in row["top1_per_seed"])
         lines.append(f"  {label:28} {row['top1']:5.1f} [{row['low']:.1f}, {row['high']:.1f}]"
-                     + (f"   last epoch {other['top1']:5.1f} [{other['low']:.1f}, {other['high']:.1f}]" if other else "")
+                     + (f"   best-val epoch {other['top1']:5.1f} [{other['low']:.1f}, {other['high']:.1f}]" if other else "")
                      + f"   per seed: {per_seed}")
     return lines
 
@@ -56,8 +56,8 @@ def format_claim(claim: dict, indent: str = "  ") -> list[str]:
              f"{indent}    {claim['verdict']}",
              f"{indent}    ({claim['seeds']} seed{'s' * (claim['seeds'] > 1)}, {claim['clips']} test clips in "
              f"{claim['groups']} groups; {p}; detectable: {claim['mdd']:.1f} points)"]
-    if claim.get("last"):
-        lines.append(f"{indent}    last epoch: {claim['last']['verdict']}")
+    if claim.get("best"):
+        lines.append(f"{indent}    at the epoch picked on validation: {claim['best']['verdict']}")
     if claim.get("note"):
         lines.append(f"{indent}    note: {claim['note']}")
     return lines
@@ -99,19 +99,19 @@ def format_report(results: dict) -> str:
     if design:
         v = design["videos"]
         lines.append(f"design: {v['train']} training clips, {v['val']} validation clips (held-out groups of the training "
-                     f"list, pick the epoch), {v['test']} test clips in {design['test_groups']} groups (read once per run); "
+                     f"list, pick the 'best' epoch), {v['test']} test clips in {design['test_groups']} groups (read once per run); "
                      f"students over seeds {', '.join(map(str, design['seeds']))}; {design['epochs']} epochs at "
                      f"{design['size']} px; test protocol {design['test_protocol']}")
-    lines += ["", "runs (seed 0; test top-1 at the epoch picked on validation, and at the last epoch):"]
+    lines += ["", "runs (seed 0; test top-1 at the last epoch, the runs' result, and at the epoch picked on validation):"]
     lines += format_runs(results["runs"])
-    seeds = format_seeds(results.get("seeds") or [], results.get("seeds_last") or [])
+    seeds = format_seeds(results.get("seeds") or [], results.get("seeds_best") or [])
     if seeds:
         lines += ["", "over seeds (test top-1 %, mean [95 % interval]):"] + seeds
     claims = results.get("claims") or []
     headline = [c for c in claims if c["key"] in {h.key for h in HEADLINE}]
     if headline:
-        lines += ["", "the paper's comparisons (paired by seed on the same test clips; 95 % intervals; the epoch picked "
-                      "on validation, then the last epoch):"]
+        lines += ["", "the paper's comparisons (paired by seed on the same test clips; 95 % intervals; last epoch, "
+                      "then the epoch picked on validation):"]
         for claim in headline:
             lines += format_claim(claim)
     others = [c for c in claims if c not in headline]

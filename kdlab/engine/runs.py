@@ -98,6 +98,8 @@ def build_model(config: RunConfig, num_classes: int) -> torch.nn.Module:
     options = {"drop_rate": m.drop_rate}
     if m.width_mult:
         options["width_mult"] = m.width_mult
+    if m.zero_init_residual:
+        options["zero_init_residual"] = True
     try:
         return create_model(m.arch, representation=m.representation, num_classes=num_classes, pretrained=m.pretrained, **options)
     except ConfigError as exc:

@@ -15,12 +15,13 @@ What varies, and how each function accounts for it:
   ``p = min(1, 2 P[Binom(b + c, 1/2) <= min(b, c)])``.
 * **Training runs (seeds).** Each seed gives one paired difference ``d_s`` (A and B trained with
   the same seed: same initialisation, data order and augmentation). Over ``S`` seeds:
-  ``mean(d) +- t_{S-1} sd(d) / sqrt(S)`` (:func:`seed_t_interval`). The test clips are shared by
-  all seeds, so their sampling error does not average out over seeds: the two-level bootstrap
-  (:func:`two_level_bootstrap`) resamples seeds *and* groups (one draw of groups for all seeds).
-  :func:`compare` reports both and draws its verdict from the wider: with few seeds the
-  t-interval carries the uncertainty about the seed spread, which the bootstrap understates;
-  with a small test set the bootstrap carries the clips' error, which the t-interval misses.
+  ``mean(d) +- t_{S-1} sd(d) / sqrt(S)`` (:func:`seed_t_interval`). But the test clips are shared
+  by all seeds, so their sampling error does not average out over seeds, and the t-interval
+  misses it. :func:`seed_and_clip_interval` adds it: seeds and clips form a crossed design, whose
+  variance components (seeds, clips, seed-by-clip) it estimates by the method of moments, with a
+  Welch-Satterthwaite t. :func:`compare` draws its verdict from that interval and reports the
+  t-interval and the two-level bootstrap (:func:`two_level_bootstrap`: seeds and groups resampled
+  together, which is conservative: it counts the seed-by-clip part about twice) beside it.
 
 **Minimal detectable difference** (:func:`minimal_detectable_difference`): the true difference
 that a design detects at ``level`` confidence with probability ``power``, about
@@ -97,12 +98,15 @@ def _multiplicities(rng: np.random.Generator, samples: int, strata: np.ndarray) 
     (a stratified bootstrap: a test list's share of each class is fixed by its design, so a
     replicate keeps it).
     """
-    out = np.zeros((samples, len(strata)))
-    rows = np.arange(samples)[:, None]
+    units = len(strata)
+    draws = np.empty((samples, units), np.int64)
+    column = 0
     for stratum in np.unique(strata):
         members = np.flatnonzero(strata == stratum)
-        np.add.at(out, (rows, members[rng.integers(0, len(members), size=(samples, len(members)))]), 1.0)
-    return out
+        draws[:, column : column + len(members)] = members[rng.integers(0, len(members), size=(samples, len(members)))]
+        column += len(members)
+    flat = (draws + units * np.arange(samples)[:, None]).ravel()
+    return np.bincount(flat, minlength=samples * units).reshape(samples, units).astype(float)
 
 
 def _percentile(replicates: np.ndarray, level: float) -> tuple[float, float]:
@@ -123,6 +127,7 @@ class Interval:
     se: float
     level: float = LEVEL
     method: str = ""
+    df: float = math.inf  # degrees of freedom of the t behind the interval (inf: normal or bootstrap)
 
     def __str__(self) -> str:
         return f"{self.estimate:.1f} [{self.low:.1f}, {self.high:.1f}]"
@@ -182,7 +187,7 @@ def seeds_interval(values, level: float = LEVEL) -> Interval:
     se = float(values.std(ddof=1) / math.sqrt(len(values)))
     half = t_quantile(1 - (1 - level) / 2, len(values) - 1) * se
     mean = float(values.mean())
-    return Interval(mean, mean - half, mean + half, se, level, f"t-interval over {len(values)} seeds")
+    return Interval(mean, mean - half, mean + half, se, level, f"t-interval over {len(values)} seeds", len(values) - 1)
 
 
 # --- paired differences --------------------------------------------------------------------------
@@ -248,6 +253,77 @@ def two_level_bootstrap(correct_a, correct_b, groups=None, strata=None, level: f
                     "two-level bootstrap (seeds, then groups)")
 
 
+def cluster_variance(values, groups=None, strata=None) -> float:
+    """Sampling variance of the mean of ``values (N,)`` when whole groups are drawn (within strata).
+
+    The linearised (delta-method) variance of a ratio estimator under cluster sampling with
+    replacement, what the bootstrap by group estimates by simulation: with ``z_g = (T_g - m n_g) / N``
+    (``T_g`` the group's sum, ``n_g`` its clips, ``m`` the mean),
+    ``V = sum_h G_h / (G_h - 1) sum_{g in h} (z_g - mean_h z)^2`` over strata ``h`` of ``G_h`` groups.
+    """
+    values = np.asarray(values, float)
+    index, count = _group_index(groups, len(values))
+    totals, sizes = _group_sums(values, index, count), np.bincount(index, minlength=count).astype(float)
+    z = (totals - values.mean() * sizes) / len(values)
+    group_strata = _group_strata(strata, index, count)
+    variance = 0.0
+    for stratum in np.unique(group_strata):
+        zh = z[group_strata == stratum]
+        if len(zh) > 1:
+            variance += len(zh) / (len(zh) - 1) * float(((zh - zh.mean()) ** 2).sum())
+    return variance
+
+
+def seed_and_clip_interval(correct_a, correct_b, groups=None, strata=None, level: float = LEVEL) -> Interval:
+    """Mean over seeds of the paired difference (points), with an interval for both seeds and test clips.
+
+    ``correct_a, correct_b (S, N)``, row ``s`` from seed ``s``, ``S >= 2``. The seeds are drawn at
+    random and so are the test clips (by group), and every seed is scored on the *same* clips: a
+    crossed design. With ``x_si`` the difference on clip ``i`` at seed ``s``, the mean ``d`` has
+
+    ``Var(d) = sigma_seed^2 / S + C + I / S``
+
+    where ``sigma_seed^2`` is the spread of the seeds' true differences, ``C`` the clips' shared
+    sampling variance and ``I`` the seed-by-clip part (which clips flip from seed to seed). Three
+    observable quantities estimate them (method of moments): ``s_d^2``, the variance of the
+    per-seed differences (``E = sigma_seed^2 + I``); ``V_1``, the mean over seeds of each seed's
+    clip variance (:func:`cluster_variance`; ``E = C + I``); and ``V_S``, the clip variance of the
+    seeds' mean (``E = C + I / S``). Hence ``I = (V_1 - V_S) S / (S - 1)`` and
+
+    ``Var(d) = s_d^2 / S + V_S - (V_1 - V_S) / (S - 1)``
+
+    (unbiased; floored, rarely, at the smaller of ``s_d^2 / S`` and ``V_S``). The t-interval over
+    seeds alone misses ``C``; resampling seeds and groups together (:func:`two_level_bootstrap`)
+    counts ``I`` about twice (measured in the tests). The interval is
+    ``d +- t_df SE`` with Welch-Satterthwaite's ``df`` for that combination (``s_d^2`` has ``S - 1``
+    degrees of freedom, the clip variances about ``G - 1``): near ``S - 1`` when the per-seed
+    differences carry most of the variance, near ``G - 1`` when the shared clips do.
+    """
+    a, b = np.atleast_2d(np.asarray(correct_a, float)), np.atleast_2d(np.asarray(correct_b, float))
+    if a.shape != b.shape:
+        raise KdlabError(f"seed_and_clip_interval: shapes differ ({a.shape}, {b.shape}); pair the runs by seed")
+    x = 100 * (a - b)
+    seeds = x.shape[0]
+    if seeds < 2:
+        raise KdlabError("seed_and_clip_interval: needs two seeds or more (one seed: paired_bootstrap)")
+    per_seed = x.mean(1)
+    s2 = float(per_seed.var(ddof=1))
+    v1 = float(np.mean([cluster_variance(row, groups, strata) for row in x]))
+    vs = cluster_variance(x.mean(0), groups, strata)
+    # unbiased as a whole; floored (rarely) at the smaller of its two observable parts
+    terms = (s2 / seeds, vs * seeds / (seeds - 1), -v1 / (seeds - 1))
+    variance = max(sum(terms), min(s2 / seeds, vs))
+    # Welch-Satterthwaite: s_d^2 has S - 1 degrees of freedom, the clip variances about G - 1
+    _, count = _group_index(groups, x.shape[1])
+    denominator = terms[0] ** 2 / (seeds - 1) + (terms[1] ** 2 + terms[2] ** 2) / max(1, count - 1)
+    df = min(variance**2 / denominator, math.inf) if denominator > 0 else math.inf
+    se = math.sqrt(variance)
+    half = t_quantile(1 - (1 - level) / 2, df) * se
+    mean = float(per_seed.mean())
+    return Interval(mean, mean - half, mean + half, se, level,
+                    f"seeds and test clips (variance components, t with {df:.0f} df)", df)
+
+
 def minimal_detectable_difference(se: float, df: float = math.inf, level: float = LEVEL, power: float = POWER) -> float:
     """The smallest true difference detected at ``level`` with probability ``power``:
     ``(q_{1-(1-level)/2} + q_{power}) x se``, quantiles of t(``df``) (normal by default: 2.80 x se)."""
@@ -296,14 +372,12 @@ class Outcomes:
         return self.labels
 
     def accuracy(self, level: float = LEVEL) -> Interval:
-        """Top-1 (%): one seed, a bootstrap interval by group; several, the mean with the wider of the
-        t-interval over seeds and the bootstrap of seeds and groups (as :func:`compare`)."""
+        """Top-1 (%): one seed, a bootstrap interval by group; several, the mean over seeds with
+        :func:`seed_and_clip_interval` (as :func:`compare` treats a difference)."""
         groups = clip_groups(self.video_ids)
         if len(self.seeds) == 1:
             return accuracy_interval(self.correct[0], groups, self.strata, level)
-        t = seeds_interval(100 * self.correct.mean(1), level)
-        boot = two_level_bootstrap(self.correct, np.zeros_like(self.correct), groups, self.strata, level)
-        return max(t, boot, key=lambda i: i.high - i.low)
+        return seed_and_clip_interval(self.correct, np.zeros_like(self.correct), groups, self.strata, level)
 
     def mean_class_accuracy(self, level: float = LEVEL) -> Interval:
         """Mean class accuracy (%) of the first seed with its bootstrap interval by group."""
@@ -355,9 +429,10 @@ def compare(a: Outcomes, b: Outcomes, level: float = LEVEL, samples: int = BOOTS
     """Top-1 of ``a`` minus ``b`` on the same clips, paired by seed, with a verdict.
 
     One seed: the paired bootstrap by group (interval) and McNemar's exact test (p-value).
-    Several: the mean per-seed difference; its interval is the wider of the t-interval of the
-    per-seed differences and the two-level bootstrap (see the module's docstring); the p-value is
-    the paired t-test's. The verdict says "better"/"worse" only when the interval excludes 0.
+    Several: the mean per-seed difference with :func:`seed_and_clip_interval` (seeds and test
+    clips both random) and its t-test's p-value; the t-interval over seeds alone and the two-level
+    bootstrap are reported beside it (``intervals``). The verdict says "better" or "worse" only
+    when the interval excludes 0; the minimal detectable difference is that of the same interval.
     """
     common = [s for s in a.seeds if s in b.seeds]
     if not common:
@@ -377,14 +452,13 @@ def compare(a: Outcomes, b: Outcomes, level: float = LEVEL, samples: int = BOOTS
         interval = paired_bootstrap(ca[0], cb[0], groups, strata, level, samples, seed)
         _, _, p = mcnemar_exact(ca[0], cb[0])
         intervals = {"paired_bootstrap": asdict(interval)}
-        mdd = minimal_detectable_difference(interval.se, level=level)
     else:
+        interval = seed_and_clip_interval(ca, cb, groups, strata, level)
         t = seed_t_interval(per_seed, level)
         boot = two_level_bootstrap(ca, cb, groups, strata, level, samples, seed)
-        interval = max(t, boot, key=lambda i: i.high - i.low)
-        df = len(common) - 1
-        p = float(2 * _scipy.t.sf(abs(t.estimate) / t.se, df)) if t.se > 0 else (1.0 if t.estimate == 0 else 0.0)
-        intervals = {"seed_t": asdict(t), "two_level_bootstrap": asdict(boot)}
-        mdd = max(minimal_detectable_difference(t.se, df, level), minimal_detectable_difference(boot.se, level=level))
+        p = float(2 * _scipy.t.sf(abs(interval.estimate) / interval.se, interval.df)) if interval.se > 0 else (
+            1.0 if interval.estimate == 0 else 0.0)
+        intervals = {"seed_and_clip": asdict(interval), "seed_t": asdict(t), "two_level_bootstrap": asdict(boot)}
+    mdd = minimal_detectable_difference(interval.se, interval.df, level)
     return Comparison(a.name, b.name, interval.estimate, interval.low, interval.high, level, len(common),
                       ca.shape[1], n_groups, interval.method, float(p), float(mdd), per_seed, intervals)

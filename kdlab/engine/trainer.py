@@ -31,7 +31,7 @@ from kdlab.data.dataset import EpochSampler
 from kdlab.distill import Distiller
 from kdlab.engine import distributed, io
 from kdlab.engine.config import RunConfig
-from kdlab.engine.evaluate import EvalData, predict, protocol_name, teacher_test_logits
+from kdlab.engine.evaluate import EvalData, predict, predict_many, protocol_name, teacher_test_logits
 from kdlab.engine.loading import make_dataset, make_loader, part_records, progress_enabled
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.profile import count_parameters, frame_flops
@@ -195,19 +195,20 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
     train_seconds = time.perf_counter() - started
     best = distributed.broadcast_object(context, best if context.is_main else None)
 
-    # -- the test list, once: the selected epoch's student and the last epoch's -------------------
+    # -- the test list, once: the last epoch's student (the run's result, fixed in advance by the
+    # schedule) and the epoch picked on the validation groups ---------------------------------
     test_data = EvalData(test_set, config, context)
-    last_logits, labels, ids = predict(distiller.student, test_data, context, show, desc="test")
-    logits = last_logits
+    models = [distiller.student]
     if best["epoch"] != config.optim.epochs - 1:
         weights = distributed.broadcast_object(context, run.checkpoint("best")["student"] if context.is_main else None)
-        selected = build_model(config, num_classes).to(device)
-        selected.load_state_dict(weights)
-        logits, _, _ = predict(selected, test_data, context, show, desc="test (best epoch)")
+        models.append(build_model(config, num_classes).to(device))
+        models[-1].load_state_dict(weights)
+    tested, labels, ids = predict_many(models, test_data, context, show, desc="test")
+    logits, best_logits = tested[0], tested[-1]
     teacher_logits = teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show)
     if context.is_main:
         sizes = {"train": len(train_set), "val": len(val_data.dataset) if val_data else 0, "test": len(test_set)}
-        write_results(run, config, distiller.student, rows, best, logits, last_logits, labels, ids, test_set.classes,
+        write_results(run, config, distiller.student, rows, best, logits, best_logits, labels, ids, test_set.classes,
                       teacher_logits, teacher_runs, train_seconds, sizes)
     distributed.barrier(context)
     return run
@@ -250,10 +251,11 @@ def train_epoch(model, distiller: Distiller, loader, optimizer, epoch: int, stor
 
 
 def offline_teacher_logits(config: RunConfig, teachers, train_set, context) -> dict[str, np.ndarray]:
-    """``{video_id: (K, C) float32}``: each teacher's logits on each training video's test view."""
+    """``{video_id: (K, C) float32}``: each teacher's logits on each training video's test view
+    (segment centres, centre crop, ``data.test_segments`` segments, as the teachers are tested)."""
     logits = []
     for teacher in teachers:
-        view = make_dataset(config, "train", [teacher.representation], False, config.data.num_segments)
+        view = make_dataset(config, "train", [teacher.representation], False, config.data.test_segments)
         out, _, ids = predict(teacher, EvalData(view, config, context), context, show=False, desc="teacher")
         logits.append(out)
     logits = distributed.broadcast_object(context, np.stack(logits, axis=1) if context.is_main else None)
@@ -261,18 +263,17 @@ def offline_teacher_logits(config: RunConfig, teachers, train_set, context) -> d
     return dict(zip(ids, logits.astype(np.float32)))
 
 
-def write_results(run: RunFolder, config, student, rows, best, logits, last_logits, labels, ids, classes,
+def write_results(run: RunFolder, config, student, rows, best, logits, best_logits, labels, ids, classes,
                   teacher_logits, teacher_runs, train_seconds, sizes) -> None:
     d = config.data
     teacher_names = [r.name for r in teacher_runs]
-    arrays = dict(logits=logits, logits_last=last_logits, labels=labels, video_ids=np.array(ids),
+    arrays = dict(logits=logits, logits_best=best_logits, labels=labels, video_ids=np.array(ids),
                   classes=np.array(classes), teacher_names=np.array(teacher_names, dtype=str))
     arrays["teacher_logits"] = teacher_logits if teacher_logits is not None else np.zeros((0, *logits.shape), np.float32)
     io.save_npz(run.predictions_file, **arrays)
     protocol = protocol_name(d.test_segments, d.test_crops)
-    test = {**classification_metrics(logits, labels, len(classes)), "protocol": protocol, "epoch": best["epoch"]}
-    test_last = {**classification_metrics(last_logits, labels, len(classes)), "protocol": protocol,
-                 "epoch": config.optim.epochs - 1}
+    test = {**classification_metrics(logits, labels, len(classes)), "protocol": protocol, "epoch": config.optim.epochs - 1}
+    test_best = {**classification_metrics(best_logits, labels, len(classes)), "protocol": protocol, "epoch": best["epoch"]}
     last = rows[-1] if rows else {}
     summary = {
         "complete": True,
@@ -289,7 +290,7 @@ def write_results(run: RunFolder, config, student, rows, best, logits, last_logi
         "validation_protocol": protocol_name(d.num_segments, 1),
         "videos": sizes,
         "test": test,
-        "test_last": test_last,
+        "test_best": test_best,
         "params": count_parameters(student),
         "flops_per_frame": frame_flops(student, config.model.representation, d.size),
         "train_seconds": train_seconds,

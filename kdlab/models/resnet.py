@@ -73,6 +73,10 @@ class ResNet(TSNNet):
         num_classes: output classes.
         width_mult: stage widths ``round(64 * width_mult) * (1, 2, 4, 8)``.
         drop_rate: dropout before ``fc`` (0 in CoViAR).
+        zero_init_residual: start every residual branch's last BatchNorm at 0, so that each block
+            begins as the identity (Goyal et al. 2017, arXiv:1706.02677); torchvision's option of
+            the same name. Steadier training from scratch; no effect on ImageNet weights, which
+            replace it.
     """
 
     def __init__(
@@ -83,6 +87,7 @@ class ResNet(TSNNet):
         num_classes: int = 1000,
         width_mult: float = 1.0,
         drop_rate: float = 0.0,
+        zero_init_residual: bool = False,
     ):
         super().__init__(representation, num_classes)
         if width_mult <= 0 or len(layers) != 4 or min(layers) < 1:
@@ -107,6 +112,12 @@ class ResNet(TSNNet):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.constant_(m.weight, 1)
                 nn.init.constant_(m.bias, 0)
+        if zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, Bottleneck):
+                    nn.init.constant_(m.bn3.weight, 0)
+                elif isinstance(m, BasicBlock):
+                    nn.init.constant_(m.bn2.weight, 0)
 
     def _make_layer(self, block: Block, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None
@@ -154,10 +165,11 @@ def _register_resnet(name: str, tv_name: str, default_width: float, description:
         width_mult: float = default_width,
         layers: Sequence[int] | None = None,
         drop_rate: float = 0.0,
+        zero_init_residual: bool = False,
     ) -> ResNet:
         block, default_layers = RESNET_SPECS[tv_name]
         layers = tuple(layers) if layers is not None else default_layers
-        model = ResNet(block, layers, representation, num_classes, width_mult, drop_rate)
+        model = ResNet(block, layers, representation, num_classes, width_mult, drop_rate, zero_init_residual)
         if pretrained:
             if width_mult != 1.0 or layers != default_layers:
                 raise ConfigError(
