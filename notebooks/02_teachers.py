@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -30,8 +32,9 @@ SMOKE = os.environ.get("KDLAB_SMOKE", "0") == "1"
 # %%
 import numpy as np
 
-from kdlab.engine.metrics import classification_metrics, confusion_matrix, teacher_disagreement
+from kdlab.engine.metrics import classification_metrics, confusion_matrix, teacher_complementarity, teacher_disagreement
 from kdlab.engine.runs import RunFolder
+from kdlab.engine.stats import Outcomes, compare
 from kdlab.engine.study import run_steps, workspace
 from kdlab.figures import (
     confusion_figure,
@@ -110,10 +113,14 @@ if spread >= 2:
           "each representation carries different evidence.")
 else:
     print(f"- The teachers reach similar accuracies here ({accuracies}).")
-print(f"- Not all three agree on {disagreement['any_disagreement']:.0%} of the test clips"
-      + (", so each has something to teach the others." if disagreement["any_disagreement"] > 0 else "."))
-gain = fused_top1 - stream_top1[best_stream]
-print(f"- Fusion reaches {fused_top1:.1f}%, {gain:+.1f} points against the best single stream ({best_stream})"
-      + (": combining views beats any one of them." if gain > 0 else ": no gain in this run."))
+# disagreement is not complementarity: what counts is a teacher that is right where the I-frame teacher is wrong
+c = teacher_complementarity(fusion["teacher_logits"], labels, names)
+print(f"- Not all three agree on {disagreement['any_disagreement']:.0%} of the test clips; the I-frame teacher is wrong on "
+      f"{c['first_wrong']:.1f}% of them, and another teacher is right on {c['any_right_where_first_wrong']:.1f}% of all clips "
+      f"where it is wrong (oracle: {c['oracle_top1']:.1f}%).")
+ids = fusion["video_ids"]
+verdict = compare(Outcomes.from_logits("the 2:1:1 fusion", [(fusion["logits"], labels, ids)]),
+                  Outcomes.from_logits(f"the best teacher ({best_stream})", [(fusion["teacher_logits"][names.index(best_stream)], labels, ids)]))
+print(f"- {verdict.verdict} (one run of each, paired on {verdict.clips} test clips; McNemar p = {verdict.p_value:.3g}).")
 if SMOKE:
     print("- (SMOKE mode: tiny data and one epoch, so these numbers mean little; run without SMOKE for the real ones.)")

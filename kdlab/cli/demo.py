@@ -23,6 +23,9 @@ def register(subparsers) -> None:
     p.add_argument("--smoke", action="store_true", help="tiny data, one epoch, one seed: checks the pipeline in a minute")
     p.add_argument("--full", action="store_true", help="the headline study and every ablation (aggregations, "
                    "temperature, KD weight, teacher subsets, teacher capacity) over seeds")
+    p.add_argument("--seeds", default=None, metavar="LIST",
+                   help="the students' seeds, e.g. 0-5 (the default) or 6-11 to replicate the study on other seeds")
+    p.add_argument("--jobs", type=int, default=None, help="runs trained side by side (default: one per CPU core)")
     p.add_argument("--no-serve", action="store_true", help="do not start the dashboard at the end")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="applied to every run, e.g. optim.epochs=2")
     p.set_defaults(handler=_demo)
@@ -40,12 +43,14 @@ def _demo(args) -> int:
     started = time.perf_counter()
     # folders given on the command line are relative to the current folder; the defaults to the repository
     absolute = lambda p: os.path.abspath(p) if p else None  # noqa: E731
+    seeds = parse_seeds(args.seeds) if args.seeds else None
     space = workspace(smoke=args.smoke, runs=absolute(args.runs), data=absolute(args.data))
+    seeds = seeds or space.seeds
     if args.full:
-        steps, claims = full_steps(space.seeds, space.seeds if args.smoke else FULL_SEEDS), HEADLINE + ablation_claims()
+        steps, claims = full_steps(seeds, seeds if args.smoke else FULL_SEEDS), HEADLINE + ablation_claims()
     else:
-        steps, claims = demo_steps(space.seeds), HEADLINE
-    results = run_study(steps, space.runs, overrides=[*space.overrides, *args.overrides], claims=claims)
+        steps, claims = demo_steps(seeds), HEADLINE
+    results = run_study(steps, space.runs, overrides=[*space.overrides, *args.overrides], claims=claims, jobs=args.jobs)
     results["wall_seconds"] = time.perf_counter() - started  # with the data set's generation
     table = format_results(results)
     io.write_text(space.runs / "results.txt", table + "\n")
@@ -55,6 +60,21 @@ def _demo(args) -> int:
     if args.no_serve or os.environ.get("NO_SERVE") or os.environ.get("CI"):
         return 0
     return serve(str(space.runs))
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``"0-5"`` or ``"0,2,7"`` (or both, ``"0-2,7"``) -> the seeds, in order."""
+    from kdlab.errors import ConfigError
+
+    seeds = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        if not first.isdigit() or (last and not last.isdigit()) or (last and int(last) < int(first)):
+            raise ConfigError(f"--seeds: expected seeds such as 0-5 or 0,2,7, got {text!r}")
+        seeds += range(int(first), int(last or first) + 1)
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds: a seed is listed twice in {text!r}")
+    return tuple(seeds)
 
 
 def serve(runs: str, port: int = 8501) -> int:

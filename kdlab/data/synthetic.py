@@ -25,10 +25,10 @@ factor          levels (the design takes the first few)              meant to be
 ==============  ===================================================  ==============================
 
 A class is named by its levels, e.g. ``RedRiseSteady``. With ``N`` classes the design uses
-``0.8 N`` appearance, ``0.4 N`` motion and ``0.5 N`` residual levels (:data:`LEVEL_SHARE`; 8 x 4 x 5
+``0.8 N`` appearance, ``0.6 N`` motion and ``0.5 N`` residual levels (:data:`LEVEL_SHARE`; 8 x 6 x 5
 for the default 10 classes) and picks the ``N`` combinations so that any two classes differ in at
 least two factors (:func:`class_table`). A stream that recognised only its own factor, perfectly,
-would name at most 80 % (I-frame), 40 % (MV) or 50 % (residual) of the clips, while any two
+would name at most 80 % (I-frame), 60 % (MV) or 50 % (residual) of the clips, while any two
 streams together could name them all: each teacher is well below 100 %, they disagree, and their
 fusion beats each of them. Every level looks the same after a horizontal flip (the sense of
 ``Slide``, ``Spin``, ``Orbit`` is random), so CoViAR's flip augmentation keeps labels valid.

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kdlab.engine import io
-from kdlab.engine.claims import HEADLINE, Claim, base_name, evaluate_claims, seed_name, seed_of, seed_summary
+from kdlab.engine.claims import (HEADLINE, Claim, base_name, evaluate_claims, finished_runs, seed_name, seed_of,
+                                 seed_summary)
 from kdlab.engine.config import RunConfig, load_config
 from kdlab.engine.fuse import fuse_runs
 from kdlab.engine.metrics import teacher_complementarity
@@ -79,8 +80,9 @@ def demo_steps(seeds: tuple[int, ...] = DEMO_SEEDS) -> list[Step]:
         student = seed_name("mkd_streams", seed)
         steps.append(Step(seed_name("fusion_mkd_streams", seed), fuse=(student, "teacher_mv", "teacher_residual"),
                           group="fusion"))
-    for student in ("student_ce", "kd_single"):
-        steps.append(Step(f"fusion_{student}", fuse=(student, "teacher_mv", "teacher_residual"), group="fusion"))
+    for student in ("student_ce", "kd_single"):  # the other students' systems, at the first seed
+        name = seed_name(student, seeds[0])
+        steps.append(Step(f"fusion_{name}", fuse=(name, "teacher_mv", "teacher_residual"), group="fusion"))
     return steps
 
 
@@ -444,12 +446,14 @@ def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
     multi-teacher student in place of the I-frame teacher. FLOPs per GOP as in
     :mod:`kdlab.engine.profile`: ``I + (gop - 1) * (MV + R)``.
     """
-    names = {"iframe": "teacher_iframe", "student": "mkd_streams", "mv": "teacher_mv", "residual": "teacher_residual"}
+    seeds = finished_runs(runs_dir, "mkd_streams")
+    student = seeds[min(seeds)] if seeds else "mkd_streams"  # the first seed's
+    names = {"iframe": "teacher_iframe", "student": student, "mv": "teacher_mv", "residual": "teacher_residual"}
     summaries = {key: RunFolder(runs_dir / name).summary() for key, name in names.items()}
     if not all(summaries.values()):
         return None
     rows = []
-    for system, iframe, fused in (("CoViAR", "iframe", "fusion_teachers"), ("distilled", "student", "fusion_mkd_streams")):
+    for system, iframe, fused in (("CoViAR", "iframe", "fusion_teachers"), ("distilled", "student", f"fusion_{student}")):
         nets = [summaries[iframe], summaries["mv"], summaries["residual"]]
         params = sum(n["params"] for n in nets)
         per_gop = nets[0]["flops_per_frame"] + (gop - 1) * (nets[1]["flops_per_frame"] + nets[2]["flops_per_frame"])
