@@ -31,7 +31,7 @@ def test_demo_steps_pair_every_student_by_seed():
 
 def test_ablations_compare_like_with_like():
     claims = {c.key: c for c in ablation_claims()}
-    assert claims["aggregation_ebkd"].b == "mkd_streams" and claims["capacity_I x3"].b == "kd_single"
+    assert claims["aggregation_ebkd"].b == "mkd_streams" and claims["capacity_3_depths"].b == "kd_single"
     assert "aggregation_avg_kd" not in claims  # the reference is not compared with itself
     subsets = [v.value for v in ABLATIONS if v.factor == "teachers"]
     assert subsets == ["I", "MV", "R", "I+MV", "I+R", "MV+R", "I+MV+R"]  # every single teacher and every pair

@@ -4,6 +4,7 @@ accuracy against parameters and FLOPs, learning curves and the compression table
 import streamlit as st
 
 import state
+from kdlab.engine.claims import HEADLINE
 from kdlab.figures import accuracy_cost_figure, compression_figure, compression_rows, learning_curves_figure
 
 TABLE_COLUMNS = ["run", "group", "representation", "arch", "loss", "teachers", "params", "flops_per_frame", "top1", "top1_best",
@@ -22,9 +23,11 @@ st.subheader("Findings")
 claims = state.findings(folder)
 if not claims:
     st.info("No comparison yet: the findings need the students (student_ce, kd_single, mkd_streams) to have finished.")
+headline_keys = {c.key for c in HEADLINE}
+headline = [c for c in claims if c["key"] in headline_keys]
 MARKS = {1: ":green[better]", -1: ":red[worse]", 0: ":gray[no difference detected]"}
-for start in range(0, len(claims), 2):
-    for column, claim in zip(st.columns(2), claims[start:start + 2]):
+for start in range(0, len(headline), 2):
+    for column, claim in zip(st.columns(2), headline[start:start + 2]):
         with column.container(border=True):
             st.markdown(f"**{claim['title']}** · {MARKS[claim['decided']]}")
             st.markdown(claim["verdict"])
@@ -33,12 +36,18 @@ for start in range(0, len(claims), 2):
                        f"detectable difference {claim['mdd']:.1f} points"
                        + (f"; at the epoch picked on validation: {claim['best']['verdict']}" if claim.get("best") else "")
                        + (f". {claim['note']}" if claim.get("note") else ""))
+ablations = [c for c in claims if c["key"] not in headline_keys]
+if ablations:
+    st.caption("Ablations (`make study`), each against its reference, paired by seed:")
+    st.dataframe([{"variant": c["title"], "against": c["b_label"], "verdict": c["verdict"]} for c in ablations],
+                 hide_index=True, key="r_ablations")
 
 st.subheader("Experiments")
 st.dataframe(rows, hide_index=True, key="r_table", column_order=TABLE_COLUMNS)
-if results.get("ablation"):
-    st.caption("Over seeds (test top-1):")
-    st.dataframe(results["ablation"], hide_index=True, key="r_ablation")
+if results.get("seeds"):
+    st.caption("Over seeds (test top-1 at the last epoch, mean and 95 % interval):")
+    st.dataframe([{"run": r["run"], "seeds": len(r["seeds"]), "top-1 %": round(r["top1"], 1), "low": round(r["low"], 1),
+                   "high": round(r["high"], 1)} for r in results["seeds"]], hide_index=True, key="r_seeds")
 
 left, right = st.columns(2)
 with left:

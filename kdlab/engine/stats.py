@@ -8,7 +8,8 @@ What varies, and how each function accounts for it:
 * **Test clips.** Accuracy on ``n`` clips is an estimate: about ``sqrt(p (1 - p) / n)`` of
   binomial error (4 points at n = 120, p = 0.75). Clips of one *group* (UCF-101's ``gXX``: same
   actor and scene; the synthetic set's groups likewise) are not independent, so the bootstrap
-  resamples whole groups (:func:`clip_groups`), keeping their clips together.
+  resamples whole groups (:func:`clip_groups`), keeping their clips together, and draws them
+  within each class (the test list's share of each class is fixed by its design).
 * **Pairing.** Two models scored on the same clips are compared clip by clip: the paired
   bootstrap resamples groups once for both, and McNemar's exact test looks only at the
   *discordant* clips (``b``: A right and B wrong; ``c``: the reverse):

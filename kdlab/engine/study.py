@@ -134,7 +134,7 @@ ABLATIONS: tuple[Variant, ...] = (
     Variant("teachers", "I+R", "I-frame + residual teachers", overrides=_teachers("teacher_iframe", "teacher_residual")),
     Variant("teachers", "MV+R", "motion + residual teachers", overrides=_teachers("teacher_mv", "teacher_residual")),
     Variant("teachers", "I+MV+R", "the three stream teachers", run="mkd_streams"),
-    Variant("capacity", "I x3", "three I-frame teachers of different capacity (ResNet-18 x0.25, -50, -101)",
+    Variant("capacity", "3_depths", "three I-frame teachers of different capacity (ResNet-18 x0.25, -50, -101)",
             "mkd_depth", reference="kd_single"),
 )
 #: The extra teachers of the capacity reading (I-frame networks of other depths).
