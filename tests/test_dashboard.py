@@ -20,7 +20,7 @@ import pytest
 from kdlab.codec import EncodeSettings, encode_frames
 from kdlab.data.synthetic import GOP, PRESETS, SynthConfig, class_table, metadata, plan, render_clip
 from kdlab.engine import io
-from kdlab.engine.claims import evaluate_claims
+from kdlab.engine.claims import Claim, evaluate_claims
 from kdlab.engine.config import RunConfig
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.runs import RunFolder
@@ -137,7 +137,10 @@ def make_study(base: Path, data: Path | None = None) -> Path:
               {"name": "student_ce", "config": "student_ce", "fuse": [], "group": "students", "overrides": []},
               {"name": "mkd_streams", "config": "mkd_streams", "fuse": [], "group": "students", "overrides": []}]
     rows = [run_row(step["name"], step["group"], RunFolder(runs / step["name"]).summary()) for step in steps]
-    io.write_json(runs / "study.json", {"steps": steps, "results": {"runs": rows, "claims": evaluate_claims(runs),
+    # the headline claims, and one ablation-like claim as `make study` adds them
+    ablation = Claim("aggregation_x", "aggregation: a variant", "mkd_streams", "student_ce", "a variant", "the reference")
+    claims = evaluate_claims(runs) + evaluate_claims(runs, (ablation,))
+    io.write_json(runs / "study.json", {"steps": steps, "results": {"runs": rows, "claims": claims,
                                                                      "compression": COMPRESSION}})
     return runs
 
@@ -265,9 +268,12 @@ def test_results_page(study):
     # the findings first: the fixture has the student alone and with three teachers (one seed)
     claim = evaluate_claims(study)[0]
     assert claim["key"] == "multi_vs_none" and claim["verdict"] in texts(at.markdown)
+    ablations = next(d.value for d in at.dataframe if "variant" in d.value.columns)
+    assert list(ablations["variant"]) == ["aggregation: a variant"]
+    assert list(ablations["difference (points)"]) == [f"{claim['difference']:+.1f}"]  # the same runs, the same numbers
     figs = charts(at)
     assert list(figs) == ["r_params", "r_flops", "r_curves", "r_compression_figure"]
-    assert len(at.dataframe) == 2  # experiments, compression
+    assert len(at.dataframe) == 3  # ablation verdicts, experiments, compression
     assert {t["name"] for t in figs["r_params"]["data"]} == {"teachers", "students"}
     assert at.multiselect(key="r_runs").value == ["student_ce", "mkd_streams"]
     assert at.multiselect(key="r_metrics").value == ["loss", "val_top1"]

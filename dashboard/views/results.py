@@ -39,7 +39,10 @@ for start in range(0, len(headline), 2):
 ablations = [c for c in claims if c["key"] not in headline_keys]
 if ablations:
     st.caption("Ablations (`make study`), each against its reference, paired by seed:")
-    st.dataframe([{"variant": c["title"], "against": c["b_label"], "verdict": c["verdict"]} for c in ablations],
+    WORDS = {1: "better", -1: "worse", 0: "no difference detected"}
+    st.dataframe([{"variant": c["title"], "against": c["b_label"], "verdict": WORDS[c["decided"]],
+                   "difference (points)": f"{c['difference']:+.1f}", "95 % interval": f"[{c['low']:+.1f}, {c['high']:+.1f}]",
+                   "detectable (points)": f"{c['mdd']:.1f}", "seeds": c["seeds"]} for c in ablations],
                  hide_index=True, key="r_ablations")
 
 st.subheader("Experiments")
