@@ -74,3 +74,20 @@ def test_full_smoke_study_compares_every_ablation(tiny, tmp_path):
     study = json.loads((runs / "study.json").read_text())["results"]
     keys = {c["key"] for c in study["claims"]}
     assert {c.key for c in ablation_claims()} <= keys and {c.key for c in HEADLINE} <= keys
+
+
+def test_identical_configs_train_once_and_interrupted_studies_resume(tiny, tmp_path):
+    from kdlab.engine.study import SMOKE_OVERRIDES, Step, run_study
+
+    runs = tmp_path / "runs"
+    overrides = [f"data.root={tiny}", *SMOKE_OVERRIDES, "quiet=true"]
+    steps = [Step("teacher_mv", "teacher_mv"), Step("same_mv", "teacher_mv"), Step("student_ce", "student_ce")]
+    run_study(steps, runs, overrides=overrides, log=lambda *a: None, jobs=2)
+    assert (runs / "same_mv").is_symlink() and (runs / "same_mv").resolve() == (runs / "teacher_mv").resolve()
+    # a run whose folder lost its results is trained again; the finished ones are kept as they are
+    before = (runs / "student_ce" / "last.pt").stat().st_mtime_ns
+    (runs / "teacher_mv" / "summary.json").unlink()
+    lines = []
+    run_study(steps, runs, overrides=overrides, log=lines.append, jobs=2)
+    assert "[teacher_mv] training ..." in lines and "[student_ce] already complete" in lines
+    assert (runs / "student_ce" / "last.pt").stat().st_mtime_ns == before
