@@ -5,8 +5,15 @@
 the epochs, writing the run folder (:mod:`kdlab.engine.runs`). It resumes from ``last.pt`` after an
 interruption and returns at once when the run is already complete.
 
+Three parts of the data (:func:`kdlab.engine.loading.part_records`): the training list less
+``data.val_share`` of each class's groups, which it trains on; those held-out groups, the
+validation split, scored after every epoch (``val_top1`` in ``metrics.csv``; ``best.pt`` keeps the
+best epoch); and the test list, read once, after the last epoch, for the last epoch's weights
+(the run's result, ``test`` in ``summary.json``) and for the best validation epoch's
+(``test_best``). Nothing is ever chosen by looking at the test list.
+
 Teachers run *offline* by default: their logits on each training video (the test view: segment
-centres, centre crop) are computed once before the first epoch and looked up per batch, so a
+centres, centre crop, ``data.test_segments`` segments) are computed once before the first epoch and looked up per batch, so a
 distillation epoch costs about a cross-entropy epoch. ``distill.offline = false`` runs them on the
 very same augmented batch as the student (needed by feature losses, FitNets and CA-MKD's
 feature term).
@@ -286,7 +293,8 @@ def write_results(run: RunFolder, config, student, rows, best, logits, best_logi
         "epochs": config.optim.epochs,
         "best": best,
         "last": {"epoch": last.get("epoch"), "val_top1": last.get("val_top1")},
-        "selection": "best epoch on the validation groups" if best.get("val_top1", -1) >= 0 else "last epoch (no validation)",
+        "selection": ("test: the last epoch; test_best: the epoch with the best validation top-1"
+                      if best.get("val_top1", -1) >= 0 else "test: the last epoch; no validation split (test_best is the same)"),
         "validation_protocol": protocol_name(d.num_segments, 1),
         "videos": sizes,
         "test": test,
