@@ -91,3 +91,13 @@ def test_identical_configs_train_once_and_interrupted_studies_resume(tiny, tmp_p
     run_study(steps, runs, overrides=overrides, log=lines.append, jobs=2)
     assert "[teacher_mv] training ..." in lines and "[student_ce] already complete" in lines
     assert (runs / "student_ce" / "last.pt").stat().st_mtime_ns == before
+
+
+def test_a_synthetic_set_of_another_version_is_refused_with_what_to_do(tmp_path, capsys):
+    data = generate(tmp_path / "old", PRESETS["tiny"], workers=1, progress=False)
+    meta = json.loads((data / "synth.json").read_text())
+    meta["generator_version"] -= 1
+    (data / "synth.json").write_text(json.dumps(meta))
+    assert main(["demo", "--smoke", "--no-serve", "--data", str(data), "--runs", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "another kdlab version" in err and "make clean" in err and "Traceback" not in err

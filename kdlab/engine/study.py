@@ -39,7 +39,7 @@ from kdlab.engine.profile import compression_table, machine
 from kdlab.engine.runs import RunFolder
 from kdlab.engine.stats import clip_groups
 from kdlab.engine.trainer import train
-from kdlab.errors import RunError
+from kdlab.errors import KdlabError, RunError
 from kdlab.paths import REPO_ROOT
 
 CONFIG_DIR = REPO_ROOT / "configs" / "demo"
@@ -525,7 +525,13 @@ def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | P
     runs = Path(runs or os.environ.get("KDLAB_RUNS") or f"runs/{name}")
     data = Path(data or os.environ.get("KDLAB_DATA") or f"data/synthetic/{'tiny' if smoke else 'default'}")
     runs, data = (p if p.is_absolute() else REPO_ROOT / p for p in (runs, data))
-    generate(data, PRESETS["tiny" if smoke else "default"], progress=not quiet())  # resumable: ~0.1 s when complete
+    try:
+        generate(data, PRESETS["tiny" if smoke else "default"], progress=not quiet())  # resumable: ~0.1 s when complete
+    except KdlabError as exc:
+        if "holds a synthetic set made with" not in str(exc):
+            raise
+        raise KdlabError(f"{data}: holds a synthetic set of another kdlab version or preset; delete it "
+                         f"(`make clean` removes data/synthetic and runs/) or give another folder with --data") from None
     overrides = (f"data.root={data}", *(SMOKE_OVERRIDES if smoke else ()))
     return Workspace(runs, data, overrides, smoke)
 
