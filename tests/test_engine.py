@@ -14,7 +14,7 @@ import torch
 
 from kdlab.cli import main
 from kdlab.data.synthetic import PRESETS, generate
-from kdlab.engine import trainer
+from kdlab.engine import io, trainer
 from kdlab.engine.config import load_config
 from kdlab.engine.runs import RunFolder
 from kdlab.errors import ConfigError, RunError
@@ -220,3 +220,66 @@ def test_without_validation_groups_the_last_epoch_is_kept(synth, tmp_path):
     assert "val_top1" not in run.metrics()[0]
     pred = run.predictions()
     assert np.array_equal(pred["logits"], pred["logits_best"])
+
+
+def test_fuse_refuses_to_replace_a_run_or_another_fusion(teachers, tmp_path, capsys):
+    runs = [str(teachers[r].path) for r in ("iframe", "mv", "residual")]
+    before = (teachers["mv"].path / "predictions.npz").read_bytes()
+    assert main(["fuse", *runs, "--out", str(teachers["mv"].path)]) == 2
+    assert "holds a trained run" in capsys.readouterr().err
+    assert (teachers["mv"].path / "predictions.npz").read_bytes() == before, "the teacher's results are untouched"
+    out = tmp_path / "fusion"
+    assert main(["fuse", *runs, "--out", str(out)]) == 0
+    assert main(["fuse", *runs, "--out", str(out)]) == 0, "the same fusion again is fine"
+    assert main(["fuse", *runs, "--out", str(out), "--weights", "1", "1", "1"]) == 2
+    assert "another --out (or --force)" in capsys.readouterr().err
+    assert main(["fuse", *runs, "--out", str(out), "--weights", "1", "1", "1", "--force"]) == 0
+    assert RunFolder(out).summary()["weights"] == [1.0, 1.0, 1.0]
+    assert not (out / ".lock").exists()
+
+
+def test_numeric_config_keys_are_range_checked(capsys):
+    for override, key in (("optim.grad_clip=-1", "optim.grad_clip"), ("optim.eps=0", "optim.eps"),
+                          ("optim.weight_decay=-0.1", "optim.weight_decay"), ("model.drop_rate=1.5", "model.drop_rate"),
+                          ("seed=-3", "seed"), ("device=gpu", "device"), ("optim.epochs=0", "optim.epochs"),
+                          ("data.num_segments=0", "data.num_segments"), ("data.test_crops=3", "data.test_crops")):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            load_config(None, [override])
+    assert load_config(None, ["device=cuda:1", "optim.grad_clip=0"]).device == "cuda:1"
+    with pytest.raises(SystemExit) as exit_:  # argparse's own error: one line, status 2
+        main(["evaluate", "nowhere", "--segments", "0"])
+    assert exit_.value.code == 2 and "--segments: expected an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_a_run_folder_is_locked_while_a_process_writes_it(synth, tmp_path):
+    """A second process is refused with the holder's pid; a holder killed with SIGKILL leaves no lock."""
+    import signal
+
+    out = tmp_path / "locked"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CI": "1"}
+    cmd = [sys.executable, "-m", "kdlab", "train", *BASE, f"data.root={synth}", f"out={out}", "model.representation=mv"]
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from kdlab.engine.runs import RunFolder\n"
+                               f"with RunFolder({str(out)!r}).lock():\n    print('locked', flush=True); time.sleep(300)"],
+                              env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        refused = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert f"another kdlab process (pid {holder.pid}) is writing this run folder" in refused.stderr
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    assert subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300).returncode == 0
+    assert RunFolder(out).is_complete() and not (out / ".lock").exists()
+
+
+def test_an_epoch_row_lost_from_metrics_csv_is_rebuilt_from_the_checkpoint(synth, tmp_path):
+    config = _config(synth, tmp_path, "rows", "model.representation=mv", "optim.epochs=2")
+    run = trainer.train(config)
+    rows = run.metrics()
+    assert [r["epoch"] for r in torch.load(run.last_checkpoint, weights_only=True)["rows"]] == [0, 1]
+    # killed after last.pt was saved but before metrics.csv got its row, and before the test
+    io.write_csv(run.metrics_file, rows[:1])
+    run.summary_file.unlink()
+    trainer.train(config)
+    assert [r["epoch"] for r in run.metrics()] == [0, 1] and run.is_complete()

@@ -26,17 +26,18 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("evaluate", help="evaluate a run under a test protocol (segments x crops)")
     p.add_argument("run", help="a run folder")
-    p.add_argument("--segments", type=int, default=None, help="test segments (CoViAR: 25)")
+    p.add_argument("--segments", type=_positive, default=None, help="test segments (CoViAR: 25)")
     p.add_argument("--crops", type=int, default=None, choices=(1, 10), help="test crops (CoViAR: 10)")
     p.add_argument("--checkpoint", default="last", choices=("last", "best"),
                    help="last: the last epoch, the run's result (default); best: the epoch picked on the validation groups")
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--workers", type=_non_negative, default=None, help="DataLoader worker processes (0: none)")
     p.set_defaults(handler=_evaluate)
 
     p = subparsers.add_parser("fuse", help="late fusion of stream runs (CoViAR: 2 x I + 1 x MV + 1 x R)")
     p.add_argument("runs", nargs="+", help="run folders (their predictions.npz)")
     p.add_argument("--weights", type=float, nargs="+", default=None, help="one per run (default: 2 for iframe, 1 otherwise)")
     p.add_argument("--out", required=True, help="folder for the fused predictions and summary")
+    p.add_argument("--force", action="store_true", help="replace a trained run or another fusion in --out")
     p.set_defaults(handler=_fuse)
 
     p = subparsers.add_parser("profile", help="parameters, FLOPs/MACs per frame and per GOP, CPU latency")
@@ -49,6 +50,31 @@ def register(subparsers) -> None:
     p.add_argument("--segments", type=int, default=3, help="frames per clip (TSN segments) for the per-clip figure")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_profile)
+
+
+def _positive(text: str) -> int:
+    """An argparse type: an integer >= 1 (argparse prints its message and exits with status 2)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
 
 
 def _train(args) -> int:
@@ -83,7 +109,7 @@ def _evaluate(args) -> int:
 def _fuse(args) -> int:
     from kdlab.engine.fuse import fuse_runs
 
-    summary = fuse_runs(args.runs, args.out, args.weights)
+    summary = fuse_runs(args.runs, args.out, args.weights, force=args.force)
     print(f"{args.out}: fused top-1 {summary['test']['top1']:.2f}% with weights {summary['weights']}")
     return 0
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from typing import Any
 from kdlab.errors import ConfigError
 
 REPRESENTATIONS = ("iframe", "mv", "residual")
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 @dataclass
@@ -197,7 +199,19 @@ def validate(config: RunConfig) -> RunConfig:
         (d.batch_size >= 1, "data.batch_size", ">= 1", d.batch_size),
         (d.workers >= 0, "data.workers", ">= 0", d.workers),
         (o.epochs >= 1, "optim.epochs", ">= 1", o.epochs),
+        (0 <= o.warmup_epochs, "optim.warmup_epochs", ">= 0", o.warmup_epochs),
         (o.lr > 0, "optim.lr", "> 0", o.lr),
+        (o.eps > 0, "optim.eps", "> 0", o.eps),
+        (o.weight_decay >= 0, "optim.weight_decay", ">= 0", o.weight_decay),
+        (o.grad_clip >= 0, "optim.grad_clip", ">= 0 (0: off; a negative norm would reverse the gradients)", o.grad_clip),
+        (o.backbone_lr_mult > 0, "optim.backbone_lr_mult", "> 0", o.backbone_lr_mult),
+        (o.val_every >= 0, "optim.val_every", ">= 0 (0: never)", o.val_every),
+        (0 <= m.drop_rate < 1, "model.drop_rate", "a probability from 0 to below 1", m.drop_rate),
+        (m.width_mult >= 0, "model.width_mult", ">= 0 (0: the architecture's own)", m.width_mult),
+        (config.seed >= 0, "seed", "an integer >= 0", config.seed),
+        (_DEVICE.fullmatch(config.device) is not None, "device", "'auto', 'cpu', 'cuda' or 'cuda:N'", config.device),
+        (k.ce_weight >= 0 and k.kd_weight >= 0, "distill.ce_weight / distill.kd_weight", ">= 0",
+         (k.ce_weight, k.kd_weight)),
         (o.schedule in ("cosine", "constant"), "optim.schedule", "'cosine' or 'constant'", o.schedule),
         (k.teacher_checkpoint in ("last", "best"), "distill.teacher_checkpoint", "'last' or 'best'", k.teacher_checkpoint),
         (k.loss == "ce" or bool(k.teachers), "distill.teachers", f"at least one run folder for loss {k.loss!r}", k.teachers),

@@ -16,6 +16,7 @@ from kdlab.engine import distributed, io
 from kdlab.engine.loading import make_dataset, make_loader, progress_enabled
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.runs import RunFolder
+from kdlab.errors import ConfigError
 
 
 def protocol_name(segments: int, crops: int) -> str:
@@ -99,9 +100,13 @@ def evaluate_run(path, segments: int | None = None, crops: int | None = None, ch
     """Re-evaluate a finished run under another protocol; writes ``eval_<S>x<C>.json`` and ``.npz``."""
     run = RunFolder(path).require()
     config = run.config()
-    if segments:
+    if segments is not None:
+        if segments < 1:
+            raise ConfigError(f"--segments: expected >= 1, got {segments}")
         config.data.test_segments = segments
-    if crops:
+    if crops is not None:
+        if crops not in (1, 10):
+            raise ConfigError(f"--crops: expected 1 or 10, got {crops}")
         config.data.test_crops = crops
     if workers is not None:
         config.data.workers = workers

@@ -9,7 +9,7 @@ import numpy as np
 from kdlab.engine import io
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.runs import RunFolder
-from kdlab.errors import ConfigError
+from kdlab.errors import ConfigError, RunError
 from kdlab.models import COVIAR_FUSION_WEIGHTS, late_fusion
 
 
@@ -30,22 +30,46 @@ def fuse_predictions(predictions: list[dict], weights: list[float], key: str = "
     return np.asarray(fused), predictions[0]["labels"], ids
 
 
-def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | None = None) -> dict:
-    """Fuse the runs' test predictions; write ``predictions.npz`` and ``summary.json`` under ``out``."""
+def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | None = None, force: bool = False) -> dict:
+    """Fuse the runs' test predictions; write ``predictions.npz`` and ``summary.json`` under ``out``.
+
+    ``out`` may hold the same fusion (same run names and weights), which is written again;
+    a trained run or another fusion there is refused unless ``force``.
+    """
     folders = [RunFolder(r).require() for r in runs]
     representations = [f.config().model.representation for f in folders]
     if weights is None:
         weights = [COVIAR_FUSION_WEIGHTS[r] for r in representations]
     if len(weights) != len(folders):
         raise ConfigError(f"--weights: {len(weights)} given for {len(folders)} runs")
+    out = RunFolder(out)
+    if not force:
+        _refuse_to_replace(out, [f.name for f in folders], list(weights))
     predictions = [f.predictions() for f in folders]
     logits, labels, ids = fuse_predictions(predictions, list(weights))
     best_logits, _, _ = fuse_predictions(predictions, list(weights), "logits_best")
-    classes = predictions[0]["classes"]
-    out = RunFolder(out)
-    stream_logits = np.stack([aligned(p, ids) for p in predictions])
-    io.save_npz(out.predictions_file, logits=logits, logits_best=best_logits, labels=labels, video_ids=np.array(ids), classes=classes,
-                teacher_logits=stream_logits.astype(np.float32), teacher_names=np.array([f.name for f in folders]))
+    with out.lock():
+        _write(out, folders, representations, list(weights), predictions, ids, logits, best_logits)
+    return out.summary()
+
+
+def _refuse_to_replace(out: RunFolder, names: list[str], weights: list[float]) -> None:
+    if out.config_file.exists():
+        raise RunError(f"{out.path}: holds a trained run; fusing into it would replace its results; "
+                       "choose another --out (or --force)")
+    previous = out.summary()
+    if previous and (previous.get("kind") != "fusion" or [Path(r).name for r in previous.get("runs", [])] != names
+                     or previous.get("weights") != weights):
+        raise RunError(f"{out.path}: holds a fusion of other runs or weights ({previous.get('runs')}, "
+                       f"{previous.get('weights')}); choose another --out (or --force)")
+
+
+def _write(out: RunFolder, folders, representations, weights, predictions, ids, logits, best_logits) -> None:
+    """``predictions.npz`` (fused logits, and each stream's as ``teacher_logits``) and ``summary.json``."""
+    labels, classes = predictions[0]["labels"], predictions[0]["classes"]
+    streams = np.stack([aligned(p, ids) for p in predictions]).astype(np.float32)
+    io.save_npz(out.predictions_file, logits=logits, logits_best=best_logits, labels=labels, video_ids=np.array(ids),
+                classes=classes, teacher_logits=streams, teacher_names=np.array([f.name for f in folders]))
     protocol = folders[0].summary().get("test", {}).get("protocol")
     summary = {
         "complete": True,
@@ -59,4 +83,40 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
         "test_best": {**classification_metrics(best_logits, labels, len(classes)), "protocol": protocol},
     }
     io.write_json(out.summary_file, summary)
-    return summary
+
+
+def fused_correct(stream_logits: np.ndarray, labels: np.ndarray, weight_sets) -> np.ndarray:
+    """Which clips the late fusion gets right under each set of weights.
+
+    ``stream_logits (K, N, C)`` (one run per stream, aligned by video), ``labels (N,)``,
+    ``weight_sets (G, K)`` -> ``(G, N)`` bool: clip ``n`` right when fused (:func:`late_fusion`) with
+    ``weight_sets[g]``. Only the weights' ratios matter: scaling all of them leaves the argmax alone.
+    """
+    streams = list(np.asarray(stream_logits))
+    return np.stack([late_fusion(streams, [float(w) for w in weights]).argmax(1) == labels for weights in weight_sets])
+
+
+def held_out_choice(correct: np.ndarray, groups, repeats: int = 20, seed: int = 0) -> dict:
+    """How optimistic it is to pick the best of G settings on the clips that then score it.
+
+    ``correct (G, N)``: clip right under setting ``g`` (:func:`fused_correct`); ``groups (N,)``:
+    the clips' groups (:func:`kdlab.engine.stats.clip_groups`), kept whole. Two-fold cross-fitting:
+    split the groups at random into halves A and B, pick the best setting on A and score it on B,
+    and the reverse; the held-out top-1 counts every clip once, scored by a choice that did not see
+    it. Averaged over ``repeats`` random splits. Returns ``{"best": g, "best_top1": %, "held_out_top1":
+    %, "optimism": best - held out (points)}``; ties go to the first setting.
+    """
+    correct = np.asarray(correct, bool)
+    _, index = np.unique(np.asarray(groups), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    held_out = []
+    for _ in range(repeats):
+        half = (rng.permutation(index.max() + 1) % 2)[index].astype(bool)  # (N,): the clip's group is in B
+        right = 0
+        for chooser, scored in ((~half, half), (half, ~half)):
+            right += correct[correct[:, chooser].sum(1).argmax()][scored].sum()
+        held_out.append(100 * right / correct.shape[1])
+    accuracy = 100 * correct.mean(1)
+    best = int(accuracy.argmax())
+    return {"best": best, "best_top1": float(accuracy[best]), "held_out_top1": float(np.mean(held_out)),
+            "optimism": float(accuracy[best] - np.mean(held_out))}

@@ -12,12 +12,19 @@
       summary.json      best and last epoch, test metrics, parameters, FLOPs, timings, "complete"
 
 Checkpoints are plain dicts of tensors and numbers (``torch.load(weights_only=True)`` reads them)
-and hold only the student, never the teachers.
+and hold only the student, never the teachers. ``last.pt`` also holds every epoch's row, so an
+epoch is recorded in one atomic write (``metrics.csv`` is rebuilt from it on resume).
+
+While a process trains or fuses into a folder it holds an OS lock on ``.lock`` there
+(:meth:`RunFolder.lock`): a second process is refused with the holder's pid, and a killed process
+releases it with its death, so a rerun resumes at once.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +53,39 @@ class RunFolder:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @contextmanager
+    def lock(self):
+        """Hold an exclusive OS lock on the folder while the block runs (the folder is created).
+
+        Raises :class:`RunError` naming the holder's pid when another process holds it. The lock
+        (``fcntl.flock``) dies with its process; on systems without ``fcntl`` there is no lock.
+        """
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover  (Windows)
+            yield self
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock_file = self.path / ".lock"
+        handle = open(lock_file, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise RunError(f"{self.path}: another kdlab process (pid {holder}) is writing this run folder; "
+                           "wait for it to finish, or choose another out= / --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield self
+        finally:
+            lock_file.unlink(missing_ok=True)
+            handle.close()
 
     def exists(self) -> bool:
         return self.config_file.exists()

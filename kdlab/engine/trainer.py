@@ -90,9 +90,15 @@ def _to(inputs, device):
 
 
 def train(config: RunConfig, force: bool = False) -> RunFolder:
-    """Run (or resume) the training described by ``config``; returns its run folder."""
+    """Run (or resume) the training described by ``config``; returns its run folder.
+
+    The main process holds the run folder's lock (:meth:`RunFolder.lock`) from start to end.
+    """
     context = distributed.setup(config.device)
     try:
+        if context.is_main:
+            with RunFolder(config.run_dir).lock():
+                return _train(config, context, force)
         return _train(config, context, force)
     finally:
         distributed.teardown(context)
@@ -151,8 +157,11 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
         distiller.loss_module.load_state_dict(state["loss_module"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, best = int(state["epoch"]) + 1, dict(state["best"])
-        rows = [r for r in run.metrics() if int(r["epoch"]) < start_epoch]
+        # the epochs' rows travel in the checkpoint: one atomic write per epoch, metrics.csv rebuilt
+        rows = [dict(r) for r in state["rows"]] if "rows" in state else [
+            r for r in run.metrics() if int(r["epoch"]) < start_epoch]
         if context.is_main:
+            io.write_csv(run.metrics_file, rows)
             print(f"{run.path}: resuming after epoch {start_epoch - 1}")
     elif context.is_main:
         run.path.mkdir(parents=True, exist_ok=True)
@@ -193,7 +202,8 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
             }
             if improved:
                 io.save_torch(run.best_checkpoint, checkpoint)
-            io.save_torch(run.last_checkpoint, {**checkpoint, "optimizer": optimizer.state_dict(), "best": best})
+            io.save_torch(run.last_checkpoint, {**checkpoint, "optimizer": optimizer.state_dict(), "best": best,
+                                                "rows": rows})
             io.write_csv(run.metrics_file, rows)
             if show:
                 shown = {k: round(v, 4) for k, v in row.items() if isinstance(v, float)}
