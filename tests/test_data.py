@@ -293,3 +293,16 @@ def test_validation_split_holds_out_whole_groups_per_class():
     assert group_of("brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0") == "brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0"
     with pytest.raises(KdlabError, match="validation share"):
         validation_split(records, 1.0)
+
+
+def test_list_lines_with_spaces_bad_labels_or_escaping_paths(tmp_path):
+    from kdlab.data.splits import read_list
+
+    lists = tmp_path / "l.txt"
+    lists.write_text("A/v a b.avi 1\nB/plain.avi\n")
+    assert [(r.relpath, r.label) for r in read_list(lists, ["A", "B"])] == [("A/v a b.avi", 0), ("B/plain.avi", 1)]
+    for line, message in (("A/v.avi 1.5", "label '1.5' is not a whole number"), ("../x.avi 1", "leaves the dataset folder"),
+                          ("/etc/x.avi 1", "leaves the dataset folder"), ("A/v.avi 3", "label 3 outside 1..2")):
+        lists.write_text(line + "\n")
+        with pytest.raises(KdlabError, match=f"l.txt:1: .*{message}"):
+            read_list(lists, ["A", "B"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -283,3 +284,23 @@ def test_an_epoch_row_lost_from_metrics_csv_is_rebuilt_from_the_checkpoint(synth
     run.summary_file.unlink()
     trainer.train(config)
     assert [r["epoch"] for r in run.metrics()] == [0, 1] and run.is_complete()
+
+
+def test_damaged_files_and_bad_arguments_get_one_line(teachers, tmp_path, capsys):
+    (tmp_path / "folder.toml").mkdir()
+    (tmp_path / "latin1.toml").write_bytes(b"\xff\xfe name")
+    assert main(["train", str(tmp_path / "folder.toml")]) == 2
+    assert "is a folder, not a config file" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "latin1.toml")]) == 2
+    assert "not UTF-8 text" in capsys.readouterr().err
+    damaged = tmp_path / "damaged"
+    shutil.copytree(teachers["mv"].path, damaged)
+    (damaged / "summary.json").write_text("{not json")
+    assert main(["fuse", str(damaged), str(teachers["iframe"].path), "--out", str(tmp_path / "f")]) == 2
+    err = capsys.readouterr().err
+    assert f"{damaged / 'summary.json'}: damaged" in err and "Traceback" not in err
+    for argv, key in ((["profile", "--size", "0"], "--size"), (["dashboard", "runs", "--port", "99999"], "--port"),
+                      (["evaluate", "x", "--workers", "-1"], "--workers")):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2 and f"argument {key}: expected an integer" in capsys.readouterr().err

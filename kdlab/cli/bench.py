@@ -6,6 +6,8 @@ import json
 import tempfile
 from pathlib import Path
 
+from kdlab.cli.arguments import bounded_int
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="benchmarks: codec (decode, extraction, flow, sample reads), data (cache vs decoding), distill (KD epoch cost)")
@@ -18,7 +20,7 @@ def register(subparsers) -> None:
     d = sub.add_parser("data", help="training samples/s from the cache vs decoding on the fly (2 workers)")
     d.add_argument("root", nargs="?", help="a dataset folder (default: the tiny synthetic set, generated in a temp folder)")
     d.add_argument("--list", default="trainlist01.txt")
-    d.add_argument("--size", type=int, default=112)
+    d.add_argument("--size", type=bounded_int(16), default=112)
     d.add_argument("--workers", type=int, default=2)
     d.add_argument("--samples", type=int, default=200)
     d.add_argument("--json", action="store_true")

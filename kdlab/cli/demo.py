@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from kdlab.cli.arguments import bounded_int
 from kdlab.paths import REPO_ROOT
 
 
@@ -25,13 +26,13 @@ def register(subparsers) -> None:
                    "temperature, KD weight, teacher subsets, teacher capacity) over seeds")
     p.add_argument("--seeds", default=None, metavar="LIST",
                    help="the students' seeds, e.g. 0-5 (the default) or 6-11 to replicate the study on other seeds")
-    p.add_argument("--jobs", type=int, default=None, help="runs trained side by side (default: one per CPU core)")
+    p.add_argument("--jobs", type=bounded_int(1), default=None, help="runs trained side by side (default: one per CPU core)")
     p.add_argument("--no-serve", action="store_true", help="do not start the dashboard at the end")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="applied to every run, e.g. optim.epochs=2")
     p.set_defaults(handler=_demo)
     p = subparsers.add_parser("dashboard", help="serve the Streamlit dashboard on localhost")
     p.add_argument("runs", nargs="?", default="runs/demo", help="a folder of run folders (default runs/demo)")
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=bounded_int(1, 65535), default=8501)
     p.set_defaults(handler=_dashboard)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from kdlab.cli.arguments import bounded_int
+
 
 def _add_config_arguments(p) -> None:
     p.add_argument("config", nargs="?", help="a TOML config (configs/...); keys it omits keep their defaults")
@@ -26,11 +28,11 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("evaluate", help="evaluate a run under a test protocol (segments x crops)")
     p.add_argument("run", help="a run folder")
-    p.add_argument("--segments", type=_positive, default=None, help="test segments (CoViAR: 25)")
+    p.add_argument("--segments", type=bounded_int(1), default=None, help="test segments (CoViAR: 25)")
     p.add_argument("--crops", type=int, default=None, choices=(1, 10), help="test crops (CoViAR: 10)")
     p.add_argument("--checkpoint", default="last", choices=("last", "best"),
                    help="last: the last epoch, the run's result (default); best: the epoch picked on the validation groups")
-    p.add_argument("--workers", type=_non_negative, default=None, help="DataLoader worker processes (0: none)")
+    p.add_argument("--workers", type=bounded_int(0), default=None, help="DataLoader worker processes (0: none)")
     p.set_defaults(handler=_evaluate)
 
     p = subparsers.add_parser("fuse", help="late fusion of stream runs (CoViAR: 2 x I + 1 x MV + 1 x R)")
@@ -44,37 +46,12 @@ def register(subparsers) -> None:
     p.add_argument("--compression", action="store_true", help="CoViAR (ResNet-152 + 2 x ResNet-18) against the distilled model")
     p.add_argument("--arch", default="resnet18", help="a registry network (kdlab.models.list_models())")
     p.add_argument("--representation", default="iframe", choices=("iframe", "mv", "residual"))
-    p.add_argument("--classes", type=int, default=101)
-    p.add_argument("--size", type=int, default=224)
-    p.add_argument("--gop", type=int, default=12)
-    p.add_argument("--segments", type=int, default=3, help="frames per clip (TSN segments) for the per-clip figure")
+    p.add_argument("--classes", type=bounded_int(1), default=101)
+    p.add_argument("--size", type=bounded_int(16), default=224)
+    p.add_argument("--gop", type=bounded_int(1), default=12)
+    p.add_argument("--segments", type=bounded_int(1), default=3, help="frames per clip (TSN segments) for the per-clip figure")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_profile)
-
-
-def _positive(text: str) -> int:
-    """An argparse type: an integer >= 1 (argparse prints its message and exits with status 2)."""
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
 
 
 def _train(args) -> int:

@@ -43,6 +43,7 @@ class VideoRecord:
 
 
 _GROUP = re.compile(r"_g(\d+)_c\d+$")
+_NUMBER = re.compile(r"-?\d+(\.\d*)?")  # a list line's label token (whole numbers are valid ones)
 
 
 def group_of(video_id: str) -> str:
@@ -122,13 +123,19 @@ def read_list(path: str | Path, classes: list[str]) -> list[VideoRecord]:
     by_name = {name: i for i, name in enumerate(classes)}
     records = []
     for number, line in enumerate(_lines(path), 1):
-        parts = line.replace("\\", "/").split()
-        relpath = parts[0]
+        line = line.replace("\\", "/")
+        # "path [label]": the path may hold spaces, so the label is the last token when it is a number
+        head, _, last = line.rpartition(" ")
+        relpath, label_text = (head.strip(), last) if head and _NUMBER.fullmatch(last) else (line, "")
+        if ".." in Path(relpath).parts or Path(relpath).is_absolute():
+            raise KdlabError(f"{path}:{number}: {relpath!r} leaves the dataset folder; list paths relative to it")
         folder = relpath.split("/")[0]
-        if len(parts) >= 2:
-            label = int(parts[1]) - 1
+        if label_text:
+            if not label_text.isdigit():
+                raise KdlabError(f"{path}:{number}: label {label_text!r} is not a whole number (1..{len(classes)})")
+            label = int(label_text) - 1
             if not 0 <= label < len(classes):
-                raise KdlabError(f"{path}:{number}: label {parts[1]} outside 1..{len(classes)}")
+                raise KdlabError(f"{path}:{number}: label {label_text} outside 1..{len(classes)}")
         elif folder in by_name:
             label = by_name[folder]
         else:

@@ -235,10 +235,16 @@ def validate(config: RunConfig) -> RunConfig:
 def _read_toml(path: Path) -> dict:
     if not path.exists():
         raise ConfigError(f"{path}: config file not found")
+    if not path.is_file():
+        raise ConfigError(f"{path}: is a folder, not a config file; give a .toml file (e.g. configs/demo/kd_single.toml)")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; a config is a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
 
 
 def _file_chain(path: Path, seen: tuple = ()) -> list[dict]:

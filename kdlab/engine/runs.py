@@ -103,10 +103,28 @@ class RunFolder:
 
     def config(self) -> RunConfig:
         self.require()
-        return config_from_dict(json.loads(self.config_file.read_text()))
+        values = self._json(self.config_file)
+        try:
+            return config_from_dict(values)
+        except ConfigError as exc:
+            raise RunError(f"{self.config_file}: {exc} (a config.json of another kdlab version?)") from None
 
     def summary(self) -> dict:
-        return json.loads(self.summary_file.read_text()) if self.summary_file.exists() else {}
+        return self._json(self.summary_file) if self.summary_file.exists() else {}
+
+    @staticmethod
+    def _json(path: Path) -> dict:
+        """A run file's JSON object; a damaged one is a :class:`RunError` naming it."""
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise RunError(f"{path}: damaged (not a JSON object); rerun the step that writes it, "
+                           "or delete the run folder and train it again") from None
+        except OSError as exc:
+            raise RunError(f"{path}: cannot be read ({exc.strerror})") from None
+        if not isinstance(value, dict):
+            raise RunError(f"{path}: damaged (not a JSON object); rerun the step that writes it")
+        return value
 
     def metrics(self) -> list[dict]:
         return io.read_csv(self.metrics_file)
