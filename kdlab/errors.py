@@ -37,6 +37,11 @@ class BFramesError(VideoError):
     """The video has B-frames, which break CoViAR's single backward chain of references."""
 
 
+class NoMotionVectorsError(VideoError):
+    """The video's codec (VP8, VP9, HEVC, AV1, GIF, ...) or its P-frames carry no motion vectors
+    that FFmpeg exports; CoViAR's representations need them (re-encode to MPEG-4 Part 2)."""
+
+
 class CorruptVideoError(VideoError):
     """The stream is damaged or truncated; ``frame`` is the first frame that could not be decoded."""
 

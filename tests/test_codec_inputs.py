@@ -175,3 +175,44 @@ def test_ffmpeg_logs_are_dropped_without_taking_the_gil():
     import kdlab.codec.reader  # noqa: F401  (sets the level on import)
 
     assert av.logging.get_level() is None
+
+
+def _write_with(codec: str, path, frames: int = 30):
+    """A short clip in ``codec`` (a square moving 2 px a frame over stripes)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height = 128, 96
+        stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
+        for t in range(frames):
+            image = np.zeros((96, 128, 3), np.uint8)
+            image[..., 1] = (np.arange(128) % 7 * 30)[None]
+            image[20:50, 10 + 2 * t : 40 + 2 * t] = 200
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("codec,name", [("libvpx", "vp8.webm"), ("libvpx-vp9", "vp9.webm"), ("gif", "anim.gif")])
+def test_codecs_without_motion_vectors_are_refused_not_read_as_zero_motion(codec, name, tmp_path, capsys):
+    from kdlab.cli import main
+    from kdlab.codec.inspect import inspect_video
+    from kdlab.errors import NoMotionVectorsError
+
+    try:
+        path = _write_with(codec, tmp_path / name)
+    except (av.error.FFmpegError, ValueError) as exc:  # an FFmpeg build without this encoder
+        pytest.skip(f"cannot write {codec} here: {exc}")
+    with pytest.raises(NoMotionVectorsError, match=r"its codec \(\w+\) has no motion vectors") as info:
+        extract(path)
+    assert "kdlab reencode" in info.value.hint
+    report = inspect_video(path)
+    assert not report["coviar_ready"] and "exports no motion vectors" in report["coviar_ready_reason"]
+    assert main(["export", str(path), "--out", str(tmp_path / "x.npz")]) == 2
+    err = capsys.readouterr().err
+    assert name in err and "kdlab reencode" in err and "Traceback" not in err
+    # on request it is re-encoded to MPEG-4 Part 2, whose vectors see the moving square
+    reps = extract(path, reencode=True, accumulate=False)
+    assert reps.codec == "mpeg4" and reps.source == str(path)
+    assert np.abs(reps.mv[1:, 25:45, 20:50, 0]).max() >= 1

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kdlab.codec.reader import iter_frames, probe
+from kdlab.codec.reader import iter_frames, probe, require_motion_vectors
 from kdlab.codec.trace import MotionTracer, block_motion
-from kdlab.errors import BFramesError, VideoError
+from kdlab.errors import BFramesError, NoMotionVectorsError, VideoError
 
 PRECISIONS = ("exact", "compact")
 
@@ -177,20 +177,23 @@ def extract(
         precision: ``"exact"`` (int16) or ``"compact"`` (int8, clipped; see the module docstring).
         keep_frames: also keep every decoded RGB frame (``frames``).
         keep_vectors: also keep FFmpeg's raw vectors of every frame (``vectors``).
-        reencode: when the video has B-frames, re-encode it (MPEG-4 Part 2, no B-frames, GOP 12,
-            the source's size) in a temporary folder and extract that, instead of raising.
+        reencode: when the video has B-frames or no motion vectors (VP8, HEVC, GIF, ...), re-encode
+            it (MPEG-4 Part 2, no B-frames, GOP 12, the source's size) in a temporary folder and
+            extract that, instead of raising.
         threads: how many threads trace GOPs (each GOP is independent: it starts at an I-frame)
             while this thread decodes; None: :func:`default_threads`. The results do not depend on it.
 
     Raises:
         BFramesError: the video has B-frames and ``reencode`` is False.
+        NoMotionVectorsError: its codec, or every one of its P-frames, carries no motion vectors
+            (and ``reencode`` is False).
         VideoError: the file is unusable or too short for one GOP (an I-frame and a P-frame).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     try:
         return _extract(Path(path), accumulate, precision, keep_frames, keep_vectors, threads)
-    except BFramesError:
+    except (BFramesError, NoMotionVectorsError):
         if not reencode:
             raise
     from kdlab.codec.encode import EncodeSettings, reencode_file
@@ -209,6 +212,7 @@ def extract(
 
 def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, threads) -> Representations:
     info = probe(path)
+    require_motion_vectors(path, info.codec)
     capacity = info.header_frames or 64
     store = np.int16 if precision == "exact" else np.int8
     threads = default_threads() if threads is None else max(1, int(threads))
@@ -220,6 +224,7 @@ def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, threa
     skipped = position = 0
     buffers = gop = None
     pending: deque[Future] = deque()
+    any_vectors = False  # set at the first P-frame that carries a motion vector
 
     def submit(pool, gop):
         # Bounded: at most two GOPs per thread wait in memory; a worker's error surfaces here.
@@ -254,6 +259,7 @@ def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, threa
                 else:
                     position += 1
                     gop.vectors.append(frame.mvs)
+                    any_vectors = any_vectors or (frame.mvs is not None and len(frame.mvs) > 0)
                     gop.frames.append(rgb)
                 types.append(frame.pict_type)
                 gop_index.append(len(iframes) - 1)
@@ -277,6 +283,10 @@ def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, threa
             f"{'no P-frame' if types else 'no I-frame'} (kdlab needs an I-frame followed by at least one P-frame)",
             "use a longer clip; a still image or a single key frame has no motion",
         )
+    if not any_vectors:
+        raise NoMotionVectorsError(
+            path, f"none of its {types.count('P')} P-frames carries a motion vector ({info.codec}); its motion "
+            "would read as zero everywhere", f"re-encode it: `kdlab reencode {path} --out DIR`")
     if info.codec == "h264":
         warnings.warn(
             f"{path}: H.264 may predict from several past frames; kdlab assumes the previous one (CoViAR's "

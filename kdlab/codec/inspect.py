@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kdlab.codec.reader import iter_frames, probe
+from kdlab.codec.reader import MOTION_VECTOR_CODECS, iter_frames, probe
 
 
 def gop_lengths(frame_types: str) -> list[int]:
@@ -53,6 +53,10 @@ def inspect_video(path: str | Path) -> dict:
         reasons.append("has B-frames: run `kdlab reencode`")
     if "P" not in counts:
         reasons.append("has no P-frames")
+    if info.codec not in MOTION_VECTOR_CODECS:
+        reasons.append(f"its codec ({info.codec}) exports no motion vectors: run `kdlab reencode`")
+    elif counts.get("P") and not sum(per_frame_vectors):
+        reasons.append("its P-frames carry no motion vectors: run `kdlab reencode`")
     return {
         "path": str(path),
         "codec": info.codec,

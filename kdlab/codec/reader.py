@@ -11,6 +11,8 @@ audio only                 ``has no video stream``
 damaged stream             ``frame N is damaged`` (:class:`~kdlab.errors.CorruptVideoError`)
 truncated stream           ``is truncated: ... ends after frame N``
 B-frames (on request)      :class:`~kdlab.errors.BFramesError`, hint ``kdlab reencode``
+no motion vectors          :func:`require_motion_vectors`: the codec exports none (VP8, VP9,
+                           HEVC, AV1, GIF, ...): :class:`~kdlab.errors.NoMotionVectorsError`
 =========================  =====================================================================
 
 Frames come in presentation order. Each :class:`DecodedFrame` carries the picture type
@@ -37,7 +39,7 @@ try:
 except ImportError:  # pragma: no cover - PyAV moved it; fall back to the public (cyclic) property
     _SideDataContainer = None
 
-from kdlab.errors import BFramesError, CorruptVideoError, VideoError
+from kdlab.errors import BFramesError, CorruptVideoError, NoMotionVectorsError, VideoError
 
 #: Columns of the raw motion-vector arrays, FFmpeg's ``AVMotionVector`` fields in this order.
 #: ``source`` is -1 for a past reference, +1 for a future one; the block covers ``w x h`` pixels
@@ -125,6 +127,23 @@ def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.
         container.close()
         raise VideoError(p, "has a video stream with no decoder available in this PyAV build")
     return container, stream
+
+
+#: Decoders for which FFmpeg exports motion vectors (``flags2=+export_mvs``): the MPEG-1/2/4 and
+#: H.263 families and H.264. VP8, VP9, HEVC, AV1, GIF, MJPEG and the others export none, so their
+#: motion would read as zero everywhere.
+MOTION_VECTOR_CODECS = frozenset({
+    "mpeg1video", "mpeg2video", "mpeg4", "h263", "h263p", "h263i", "flv1",
+    "msmpeg4v1", "msmpeg4v2", "msmpeg4", "msmpeg4v3", "wmv1", "wmv2", "h264",
+})
+
+
+def require_motion_vectors(path: str | Path, codec: str) -> None:
+    """Raise :class:`NoMotionVectorsError` unless FFmpeg exports motion vectors for ``codec``."""
+    if codec not in MOTION_VECTOR_CODECS:
+        raise NoMotionVectorsError(
+            path, f"its codec ({codec}) has no motion vectors that FFmpeg exports; CoViAR reads MPEG-4 Part 2",
+            f"re-encode it: `kdlab reencode {path} --out DIR` (or extract with reencode=True)")
 
 
 def probe(path: str | Path) -> VideoInfo:
