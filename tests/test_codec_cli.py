@@ -111,3 +111,17 @@ def test_store_reports_damaged_folders(square, tmp_path):
         store.load(folder)
     with pytest.raises(KdlabError, match="not a stored video"):
         store.load(tmp_path)
+
+
+def test_reencode_never_writes_over_or_inside_its_sources(samples, tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    clip = src / "clip.mp4"
+    shutil.copy(samples / "v_SoccerJuggling_g23_c01.avi", clip)
+    before = clip.read_bytes()
+    assert main(["reencode", str(src), "--out", str(src), "--overwrite"]) == 2
+    assert "would be written over a source video" in capsys.readouterr().err
+    assert clip.read_bytes() == before, "the original is untouched"
+    assert main(["reencode", str(src), "--out", str(src / "reencoded")]) == 2
+    assert "lies inside the source folder" in capsys.readouterr().err
+    assert not (src / "reencoded").exists()

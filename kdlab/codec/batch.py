@@ -51,7 +51,22 @@ def plan(sources: list[str | Path], out: str | Path, suffix: str = ".mp4") -> li
     clashes = sorted(str(t) for t, n in counts.items() if n > 1)
     if clashes:
         raise KdlabError(f"several sources would be written to the same output: {', '.join(clashes[:5])}")
+    _refuse_writing_into_sources([Path(s) for s in sources], out, pairs)
     return pairs
+
+
+def _refuse_writing_into_sources(sources: list[Path], out: Path, pairs: list[tuple[Path, Path]]) -> None:
+    """No output may be a source video (``--overwrite`` would replace the original), and ``out`` may
+    not lie inside a source folder (the next run would re-encode its own outputs)."""
+    originals = {src.resolve() for src, _ in pairs}
+    overwritten = [str(dst) for _, dst in pairs if dst.resolve() in originals]
+    if overwritten:
+        raise KdlabError(f"{overwritten[0]}: would be written over a source video; choose an --out outside the sources")
+    target = out.resolve()
+    for source in sources:
+        if source.is_dir() and (target == source.resolve() or source.resolve() in target.parents):
+            raise KdlabError(f"--out {out} lies inside the source folder {source}; the next run would re-encode "
+                             "its own outputs: choose an --out outside it")
 
 
 def reencode_tree(
