@@ -306,3 +306,23 @@ def test_list_lines_with_spaces_bad_labels_or_escaping_paths(tmp_path):
         lists.write_text(line + "\n")
         with pytest.raises(KdlabError, match=f"l.txt:1: .*{message}"):
             read_list(lists, ["A", "B"])
+
+
+def test_damaged_cache_entries_are_found_and_rebuilt(tiny_dataset, tmp_path):
+    cache = tmp_path / "cache"
+    ds = CompressedVideoDataset(tiny_dataset, "trainlist01.txt", ("mv", "iframe"), cache_dir=cache, workers=1, progress=False)
+    settings = CacheSettings(accumulate=True)
+    records = ds.records
+    entries = [entry_path(cache, r.video_id) for r in records[:2]]
+    sources = [tiny_dataset / r.relpath for r in records[:2]]
+    assert all(is_fresh(e, s, settings) for e, s in zip(entries, sources))
+    good = {name: (entries[0] / f"{name}.npy").read_bytes() for name in ("mv", "gop_index")}
+    # a truncated motion array, and a gop_index whose last value was flipped (same size)
+    (entries[0] / "mv.npy").write_bytes(good["mv"][: len(good["mv"]) // 2])
+    index = entries[1] / "gop_index.npy"
+    index.write_bytes(index.read_bytes()[:-4] + (99).to_bytes(4, "little"))
+    assert store.verify(entries[0]).startswith("mv.npy has") and "checksum" in store.verify(entries[1])
+    assert not is_fresh(entries[0], sources[0], settings) and not is_fresh(entries[1], sources[1], settings)
+    report = build_cache(tiny_dataset, records, cache, settings, progress=False)
+    assert sorted(report.built) == sorted(r.video_id for r in records[:2])
+    assert (entries[0] / "mv.npy").read_bytes() == good["mv"] and store.verify(entries[1]) is None

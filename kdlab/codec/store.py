@@ -4,7 +4,8 @@ A stored video is a folder (by convention ``<name>.kdv``) holding plain ``.npy``
 ``meta.json``::
 
     meta.json         format version, source file (path, size, mtime), extraction settings,
-                      codec, fps, frame types, skipped leading frames
+                      codec, fps, frame types, skipped leading frames, and each array's
+                      file size and CRC-32 of its first and last 64 kB (:func:`verify`)
     iframes.npy       (G, H, W, 3) uint8
     mv.npy            (N, H, W, 2) int8     motion, clipped to [-128, 127]
     residual.npy      (N, H, W, 3) int8     residual, clipped to [-128, 127]
@@ -22,6 +23,7 @@ into place once complete; an interrupted write leaves no folder under the final 
 from __future__ import annotations
 
 import json
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,6 +61,7 @@ def save(reps: Representations, folder: str | Path, settings: dict | None = None
         }
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", array)
+        files = {name: _fingerprint(tmp / f"{name}.npy") for name in arrays}
         source = reps.source or reps.path
         meta = {
             "format": FORMAT_VERSION,
@@ -68,9 +71,56 @@ def save(reps: Representations, folder: str | Path, settings: dict | None = None
             "fps": reps.fps,
             "frame_types": reps.frame_types,
             "skipped_leading": reps.skipped_leading,
+            "arrays": files,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     return folder
+
+
+#: How much of each end of an array file the checksum reads: the whole of the small index arrays,
+#: the header and the first and last frames of the large ones (a cheap check, not a full read).
+CHECKED_BYTES = 64 * 1024
+
+
+def _fingerprint(path: Path) -> dict:
+    """``{"bytes": size, "crc32": CRC-32 of the first and last CHECKED_BYTES}`` of a file."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        crc = zlib.crc32(handle.read(CHECKED_BYTES))
+        if size > 2 * CHECKED_BYTES:
+            handle.seek(size - CHECKED_BYTES)
+        crc = zlib.crc32(handle.read(), crc)
+    return {"bytes": size, "crc32": crc}
+
+
+def verify(folder: str | Path, meta: dict | None = None) -> str | None:
+    """Why a stored video's files do not match its ``meta.json`` (truncated, resized, altered at
+    either end), or None when they do. Entries written before sizes were recorded pass."""
+    folder = Path(folder)
+    meta = read_meta(folder) if meta is None else meta
+    stats = []
+    for name in _ARRAYS:
+        try:
+            stat = (folder / f"{name}.npy").stat()
+        except OSError:
+            return f"{name}.npy is missing"
+        stats.append((stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    recorded = tuple(tuple(sorted(meta.get("arrays", {}).get(name, {}).items())) for name in _ARRAYS)
+    return _verify_files(str(folder), tuple(stats), recorded)
+
+
+@lru_cache(maxsize=65536)
+def _verify_files(folder: str, stats: tuple, recorded: tuple) -> str | None:
+    """:func:`verify`'s reading part, done once per version of the files (their stats key the cache)."""
+    for name, (size, _, _), entry in zip(_ARRAYS, stats, recorded):
+        expected = dict(entry)
+        if not expected:
+            continue
+        if size != expected["bytes"]:
+            return f"{name}.npy has {size} bytes, {expected['bytes']} were written"
+        if _fingerprint(Path(folder) / f"{name}.npy")["crc32"] != expected["crc32"]:
+            return f"{name}.npy does not match its checksum"
+    return None
 
 
 def _int8(array: np.ndarray) -> np.ndarray:

@@ -57,7 +57,7 @@ def is_fresh(entry: Path, source: Path, settings: CacheSettings) -> bool:
         meta = store.read_meta(entry)
     except KdlabError:
         return False
-    if not all((entry / f"{name}.npy").exists() for name in ("iframes", "mv", "residual", "gop_index", "gop_pos")):
+    if store.verify(entry, meta) is not None:  # truncated or altered: rebuilt
         return False
     signature = store.source_signature(source) if source.exists() else None
     recorded = meta.get("source", {})
