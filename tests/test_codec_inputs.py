@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import importlib
 import shutil
 
 import av
@@ -216,3 +219,49 @@ def test_codecs_without_motion_vectors_are_refused_not_read_as_zero_motion(codec
     reps = extract(path, reencode=True, accumulate=False)
     assert reps.codec == "mpeg4" and reps.source == str(path)
     assert np.abs(reps.mv[1:, 25:45, 20:50, 0]).max() >= 1
+
+
+def _m4v(path, width, height, frames=24):
+    with av.open(str(path), "w", format="m4v") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 0
+        for t in range(frames):
+            image = np.zeros((height, width, 3), np.uint8)
+            image[..., 1] = (np.arange(width) % 9 * 25)[None]
+            image[10:30, 5 + t : 25 + t] = 200
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path.read_bytes()
+
+
+def test_a_frame_size_change_mid_stream_is_one_clear_error(tmp_path, capsys):
+    from kdlab.cli import main
+
+    joined = tmp_path / "sizes.m4v"  # two MPEG-4 elementary streams of different sizes, back to back
+    joined.write_bytes(_m4v(tmp_path / "a.m4v", 128, 96) + _m4v(tmp_path / "b.m4v", 96, 64))
+    with pytest.raises(VideoError, match=r"changes size at frame 24: 96x64 after 128x96"):
+        extract(joined)
+    assert main(["export", str(joined), "--out", str(tmp_path / "x.npz")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_buffers_are_not_sized_from_an_untrusted_header(square, monkeypatch):
+    """A header claiming 2^31 frames must not allocate for them (it would ask for terabytes)."""
+    extract_module = importlib.import_module("kdlab.codec.extract")  # the module, not the function it exports
+    real_probe = extract_module.probe
+    monkeypatch.setattr(extract_module, "probe", lambda path: dataclasses.replace(real_probe(path), header_frames=2**31))
+    reps = extract(square.path)
+    assert len(reps.mv) == 24
+    assert reps.mv.base is not None and len(reps.mv.base) <= extract_module.MAX_PREALLOCATED  # the buffer behind it
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file: no permission to test")
+def test_an_unreadable_file_says_so(square, tmp_path):
+    locked = tmp_path / "locked.avi"
+    shutil.copy(square.path, locked)
+    locked.chmod(0)
+    with pytest.raises(VideoError, match="cannot be read \\(permission denied\\)"):
+        extract(locked)

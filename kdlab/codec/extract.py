@@ -99,6 +99,10 @@ class Representations:
         return np.flatnonzero(self.gop_pos > 0)
 
 
+#: At most this many frames are allocated ahead from a header's frame count (about 1 GB at 340x256).
+MAX_PREALLOCATED = 4096
+
+
 class _FrameBuffer:
     """Preallocated, zero-filled ``(capacity, *shape)`` storage for per-frame arrays; grows by doubling.
 
@@ -213,7 +217,9 @@ def extract(
 def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, threads) -> Representations:
     info = probe(path)
     require_motion_vectors(path, info.codec)
-    capacity = info.header_frames or 64
+    # the header's frame count only sizes the first allocation, and a damaged header can claim
+    # billions: never trust it beyond MAX_PREALLOCATED frames (the buffers grow as needed)
+    capacity = min(info.header_frames or 64, MAX_PREALLOCATED)
     store = np.int16 if precision == "exact" else np.int8
     threads = default_threads() if threads is None else max(1, int(threads))
     types: list[str] = []
@@ -236,6 +242,11 @@ def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, threa
         try:
             for frame in iter_frames(path, rgb=True, mvs=True, decoder_threads=1):
                 rgb = frame.rgb
+                if buffers is not None and rgb.shape[:2] != shape:
+                    raise VideoError(
+                        path, f"changes size at frame {frame.index}: {rgb.shape[1]}x{rgb.shape[0]} after "
+                        f"{shape[1]}x{shape[0]}; motion fields need one size",
+                        f"re-encode it to one size: `kdlab reencode {path} --out DIR`")
                 if buffers is None:
                     shape = rgb.shape[:2]
                     buffers = (

@@ -24,6 +24,7 @@ carries an empty ``(0, 10)`` array.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ def open_video(path: str | Path) -> tuple[av.container.InputContainer, av.video.
         raise VideoError(p, "is a folder, not a video file", "give a video file, or use `kdlab reencode` for folders")
     if p.stat().st_size == 0:
         raise VideoError(p, "is empty (0 bytes)", "the file was not written completely; copy or download it again")
+    if not os.access(p, os.R_OK):
+        raise VideoError(p, "cannot be read (permission denied)", f"give this user read access: chmod u+r {p}")
     try:
         container = av.open(str(p), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
