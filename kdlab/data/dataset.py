@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler, default_collate
+from torch.utils.data import Dataset, RandomSampler, Sampler, default_collate
 
 from kdlab.codec import Representations, extract, store
 from kdlab.data import sampling
@@ -201,16 +201,26 @@ class CompressedVideoDataset(Dataset):
 class EpochSampler(Sampler):
     """Wraps a sampler so that it yields ``(index, epoch)``: DataLoader workers, persistent or not,
     then draw each epoch's own frames and crops (a worker's copy of the dataset never sees
-    ``set_epoch`` calls made in the main process)."""
+    ``set_epoch`` calls made in the main process).
 
-    def __init__(self, sampler: Sampler):
+    A ``RandomSampler`` given with its own ``generator`` is reseeded for every epoch from
+    ``(seed, epoch)`` alone (:func:`epoch_order_seed`), so the order of an epoch does not depend on
+    what else drew from torch's global generator before it: a resumed run, with any number of
+    DataLoader workers, persistent or not, sees the same batches as an uninterrupted one.
+    """
+
+    def __init__(self, sampler: Sampler, seed: int = 0):
         self.sampler = sampler
+        self.seed = seed
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
         if hasattr(self.sampler, "set_epoch"):
             self.sampler.set_epoch(epoch)
+        generator = getattr(self.sampler, "generator", None)
+        if isinstance(self.sampler, RandomSampler) and generator is not None:
+            generator.manual_seed(epoch_order_seed(self.seed, epoch))
 
     def __iter__(self):
         epoch = self.epoch
@@ -218,6 +228,22 @@ class EpochSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.sampler)
+
+
+def epoch_order_seed(seed: int, epoch: int) -> int:
+    """The seed of epoch ``epoch``'s order: the third 64-bit draw of a generator seeded with
+    ``1000 seed + epoch``.
+
+    Why the third: kdlab used to seed torch's global generator so before every epoch and let the
+    loader draw from it, two base seeds (the epoch loop's progress bar, ``tqdm.auto``, creates the
+    loader's iterator once more than the loop does) and then the RandomSampler's seed. The order of
+    every epoch is kept the same, so earlier studies reproduce, but it is now computed from
+    ``(seed, epoch)`` alone, whatever else drew from the global generator before it.
+    """
+    generator = torch.Generator().manual_seed(seed * 1000 + epoch)
+    for _ in range(2):  # the two base seeds
+        torch.empty((), dtype=torch.int64).random_(generator=generator)
+    return int(torch.empty((), dtype=torch.int64).random_(generator=generator).item())
 
 
 def collate(batch):

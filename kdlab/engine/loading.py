@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from torch.utils.data import DataLoader
 
 from kdlab.data.dataset import CompressedVideoDataset, collate
@@ -55,6 +56,9 @@ def make_loader(dataset, config: RunConfig, shuffle: bool, sampler=None) -> Data
     return DataLoader(
         dataset, batch_size=config.data.batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
         num_workers=workers, collate_fn=collate, drop_last=False,
+        # the workers' base seed from a generator of its own, not from torch's global one (which a
+        # resumed run would have drawn from at another point): items are seeded by (seed, epoch, index)
+        generator=torch.Generator().manual_seed(config.seed),
         # spawned workers: forking a process that runs threads (FFmpeg's, torch's) can deadlock
         multiprocessing_context="spawn" if workers else None, persistent_workers=bool(workers),
     )

@@ -139,8 +139,9 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
     if representations != [student_rep]:
         train_set = make_dataset(config, "train", representations, True, config.data.num_segments)
     val_data = EvalData(val_set, config, context) if validating else None
-    order = DistributedSampler(train_set, context.world_size, context.rank, seed=config.seed) if context.distributed else RandomSampler(train_set)
-    sampler = EpochSampler(order)  # each index carries the epoch, so every worker draws that epoch's frames
+    order = (DistributedSampler(train_set, context.world_size, context.rank, seed=config.seed) if context.distributed
+             else RandomSampler(train_set, generator=torch.Generator()))  # reseeded per epoch from (seed, epoch)
+    sampler = EpochSampler(order, config.seed)  # each index carries the epoch, so every worker draws that epoch's frames
     train_loader = make_loader(train_set, config, shuffle=False, sampler=sampler)
 
     # -- model, loss, optimiser, resume --------------------------------------------------------
