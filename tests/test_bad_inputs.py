@@ -7,37 +7,19 @@ import json
 import shutil
 
 import av
-import numpy as np
 import pytest
 
 from kdlab.cli import main
 from kdlab.data.synthetic import PRESETS, generate
-
-
-def _clip(path, codec="mpeg4", width=128, height=96, frames=24, container_format=None):
-    with av.open(str(path), "w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=25)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
-        if codec == "mpeg4":
-            stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 0
-        for t in range(frames):
-            image = np.zeros((height, width, 3), np.uint8)
-            image[..., 1] = (np.arange(width) % 9 * 25)[None]
-            image[10:30, 5 + t : 25 + t] = 200
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+from tests.videos import write_clip
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("bad")
     files = {
-        "vp8": _clip(root / "vp8.webm", "libvpx"),
-        "gif": _clip(root / "anim.gif", "gif"),
+        "vp8": write_clip(root / "vp8.webm", "libvpx"),
+        "gif": write_clip(root / "anim.gif", "gif"),
         "text": root / "notes.avi",
         "empty": root / "empty.mp4",
         "folder_toml": root / "folder.toml",
@@ -45,7 +27,8 @@ def corpus(tmp_path_factory):
         "bad_key_toml": root / "bad_key.toml",
     }
     # two elementary streams of different sizes, back to back: the size changes at frame 24
-    a, b = _clip(root / "a.m4v", container_format="m4v"), _clip(root / "b.m4v", width=96, height=64, container_format="m4v")
+    a = write_clip(root / "a.m4v", container_format="m4v")
+    b = write_clip(root / "b.m4v", width=96, height=64, container_format="m4v")
     files["sizes"] = root / "sizes.m4v"
     files["sizes"].write_bytes(a.read_bytes() + b.read_bytes())
     files["text"].write_text("this is not a video\n")

@@ -13,6 +13,7 @@ import pytest
 
 from kdlab.codec import EncodeSettings, encode_frames, extract, iter_frames, probe
 from kdlab.errors import BFramesError, ConfigError, CorruptVideoError, VideoError
+from tests.videos import write_clip
 
 
 def _decode_all(path):
@@ -180,23 +181,6 @@ def test_ffmpeg_logs_are_dropped_without_taking_the_gil():
     assert av.logging.get_level() is None
 
 
-def _write_with(codec: str, path, frames: int = 30):
-    """A short clip in ``codec`` (a square moving 2 px a frame over stripes)."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=25)
-        stream.width, stream.height = 128, 96
-        stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
-        for t in range(frames):
-            image = np.zeros((96, 128, 3), np.uint8)
-            image[..., 1] = (np.arange(128) % 7 * 30)[None]
-            image[20:50, 10 + 2 * t : 40 + 2 * t] = 200
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
 @pytest.mark.parametrize("codec,name", [("libvpx", "vp8.webm"), ("libvpx-vp9", "vp9.webm"), ("gif", "anim.gif")])
 def test_codecs_without_motion_vectors_are_refused_not_read_as_zero_motion(codec, name, tmp_path, capsys):
     from kdlab.cli import main
@@ -204,7 +188,7 @@ def test_codecs_without_motion_vectors_are_refused_not_read_as_zero_motion(codec
     from kdlab.errors import NoMotionVectorsError
 
     try:
-        path = _write_with(codec, tmp_path / name)
+        path = write_clip(tmp_path / name, codec, frames=30)
     except (av.error.FFmpegError, ValueError) as exc:  # an FFmpeg build without this encoder
         pytest.skip(f"cannot write {codec} here: {exc}")
     with pytest.raises(NoMotionVectorsError, match=r"its codec \(\w+\) has no motion vectors") as info:
@@ -221,27 +205,13 @@ def test_codecs_without_motion_vectors_are_refused_not_read_as_zero_motion(codec
     assert np.abs(reps.mv[1:, 25:45, 20:50, 0]).max() >= 1
 
 
-def _m4v(path, width, height, frames=24):
-    with av.open(str(path), "w", format="m4v") as container:
-        stream = container.add_stream("mpeg4", rate=25)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 0
-        for t in range(frames):
-            image = np.zeros((height, width, 3), np.uint8)
-            image[..., 1] = (np.arange(width) % 9 * 25)[None]
-            image[10:30, 5 + t : 25 + t] = 200
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path.read_bytes()
-
-
 def test_a_frame_size_change_mid_stream_is_one_clear_error(tmp_path, capsys):
     from kdlab.cli import main
 
     joined = tmp_path / "sizes.m4v"  # two MPEG-4 elementary streams of different sizes, back to back
-    joined.write_bytes(_m4v(tmp_path / "a.m4v", 128, 96) + _m4v(tmp_path / "b.m4v", 96, 64))
+    first = write_clip(tmp_path / "a.m4v", container_format="m4v")
+    second = write_clip(tmp_path / "b.m4v", width=96, height=64, container_format="m4v")
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
     with pytest.raises(VideoError, match=r"changes size at frame 24: 96x64 after 128x96"):
         extract(joined)
     assert main(["export", str(joined), "--out", str(tmp_path / "x.npz")]) == 2

@@ -57,3 +57,28 @@ def write_moving_square(
     frames = np.stack(frames)
     encode_frames(frames, path, EncodeSettings(width=width, height=height, gop=gop, qscale=1), fps=25)
     return MovingSquare(path, frames, velocity, size, start, gop)
+
+
+def write_clip(path: Path, codec: str = "mpeg4", width: int = 128, height: int = 96, frames: int = 24,
+               container_format: str | None = None) -> Path:
+    """A short clip in any codec PyAV can write: a bright square moving 1 px a frame over stripes.
+
+    ``codec="mpeg4"`` writes P-frames only (GOP 12); ``container_format="m4v"`` a raw elementary
+    stream, which can be concatenated with another (e.g. of another size)."""
+    import av
+
+    with av.open(str(path), "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
+        if codec == "mpeg4":
+            stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 0
+        for t in range(frames):
+            image = np.zeros((height, width, 3), np.uint8)
+            image[..., 1] = (np.arange(width) % 9 * 25)[None]
+            image[10:30, 5 + t : 25 + t] = 200
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
