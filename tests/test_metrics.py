@@ -48,3 +48,13 @@ def test_teacher_disagreement_pairs_and_per_class():
     assert pairs[("a", "c")]["disagreement"] == pytest.approx(0.5)
     assert pairs[("a", "c")]["per_class_disagreement"] == [1.0, 0.0]
     assert result["any_disagreement"] == pytest.approx(0.5)
+
+
+def test_confusion_matrix_equals_scikit_learns():
+    from sklearn.metrics import confusion_matrix as sklearn_confusion
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 6, 500)
+    logits = rng.normal(size=(500, 6))
+    expected = sklearn_confusion(labels, logits.argmax(1), labels=np.arange(6))
+    assert np.array_equal(metrics.confusion_matrix(logits, labels, 6), expected)
