@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.kdlab-installed
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k codec"`.
 PYTEST_ARGS ?=
 
-.PHONY: install demo study test lab dashboard bench clean
+.PHONY: install demo study test lab book dashboard bench clean
 
 install: $(STAMP)
 
@@ -31,6 +31,10 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
+# the notebooks executed on make demo's runs (read, never written) and rendered as a static site in site/
+book: $(STAMP)
+	$(BIN)/python notebooks/book/build.py --out site
+
 dashboard: $(STAMP)
 	$(BIN)/kdlab dashboard runs/demo
 
@@ -38,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/kdlab bench codec
 
 clean:
-	rm -rf runs data/synthetic data/cache test-output
+	rm -rf runs data/synthetic data/cache test-output site build/book

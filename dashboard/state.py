@@ -1,10 +1,17 @@
-"""What every dashboard page shares: the runs folder, and cached loaders of runs, videos and the data set.
+"""What every dashboard page shares: the runs folder, the URL's query, and cached loaders of runs, videos and the data set.
 
 Loaders are keyed by the file's path and modification time, so a study that is still running
 shows its new runs on the next rerun, and an unchanged file is read once (``st.cache_data``).
 Decoded videos (:func:`kdlab.codec.extract` with every frame kept: about 1 MB per 320x240 frame) are
 kept as shared resources, the last three only (``st.cache_resource``). No maths here: the numbers come
-from :mod:`kdlab.engine`, :mod:`kdlab.losses` and :mod:`kdlab.figures`.
+from :mod:`kdlab.engine`, :mod:`kdlab.losses` and :mod:`kdlab.figures`; the heavier of those calls are
+cached here too.
+
+The modules that import torch (:mod:`kdlab.engine.runs`, ``io``, ``claims``, ``study``, ``fuse``) are
+imported inside the functions that need them, so the first page (motion vectors) starts without torch.
+
+A page's choices live in the URL (``/teachers?t_run=mkd_streams``): :func:`from_url` seeds a widget
+from the query before the widget is drawn, :func:`to_url` writes its value back after.
 """
 
 from __future__ import annotations
@@ -12,15 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 from kdlab.codec import VIDEO_EXTENSIONS, Representations, extract
-from kdlab.engine import io
-from kdlab.engine.claims import evaluate_claims
-from kdlab.engine.runs import RunFolder
-from kdlab.engine.study import demo_steps, run_row
 from kdlab.errors import KdlabError
 from kdlab.paths import REPO_ROOT, samples_dir
 
@@ -53,12 +58,67 @@ def resolve(path: str | Path) -> Path:
     return REPO_ROOT / path
 
 
+# --- the URL's query ---------------------------------------------------------------------------
+
+def from_url(key: str, default, options: Sequence | None = None, cast: Callable = str) -> None:
+    """Set the widget ``key``'s value before it is drawn: the URL's ``?key=`` when it is new and valid
+    (a link opened), else the value chosen before, else ``default``.
+
+    Draw the widget without ``index``/``value`` (session state holds it) and call :func:`to_url` after.
+    A query value that ``cast`` rejects or that is not among ``options`` is ignored, with a caption.
+    """
+    synced = st.session_state.setdefault("_url_synced", {})
+    raw = st.query_params.get(key)
+    if raw is not None and raw != synced.get(key):  # new in the URL: a link was opened
+        synced[key] = raw
+        try:
+            value = cast(raw)
+            valid = options is None or value in options
+        except (TypeError, ValueError):
+            valid = False
+        if valid:
+            st.session_state[key] = value
+        else:
+            st.caption(f"The link's `{key}={raw}` is not available here; showing the default.")
+    if key not in st.session_state or (options is not None and st.session_state[key] not in options):
+        st.session_state[key] = default
+
+
+def number_in(low: float, high: float, step: float) -> Callable[[str], float]:
+    """A ``cast`` for :func:`from_url`: a number on a slider's range and step (a ValueError otherwise)."""
+    def cast(text: str) -> float:
+        value = round(round(float(text) / step) * step, 6)
+        if not low <= value <= high:
+            raise ValueError(f"{value} is outside [{low}, {high}]")
+        return value
+
+    return cast
+
+
+def to_url(key: str, default) -> None:
+    """Put the widget ``key``'s value in the URL's query (removed when it is ``default``, to keep links short)."""
+    value = st.session_state.get(key)
+    synced = st.session_state.setdefault("_url_synced", {})
+    if value is None or value == default:
+        if key in st.query_params:
+            del st.query_params[key]
+        synced.pop(key, None)
+    else:
+        text = str(value)
+        if st.query_params.get(key) != text:
+            st.query_params[key] = text
+        synced[key] = text
+
+
 def sidebar_runs_dir() -> Path:
-    """The runs-folder box in the sidebar (first value: ``--runs``); returns the chosen folder."""
+    """The runs-folder box in the sidebar (first value: ``--runs``, or the URL's ``runs_dir``); returns the chosen folder."""
+    default = runs_from_argv()
+    from_url("runs_dir", default)
     if not st.session_state.get("runs_dir"):
-        st.session_state.runs_dir = runs_from_argv()
+        st.session_state.runs_dir = default
     st.sidebar.text_input("Runs folder", key="runs_dir",
                           help="a folder of run folders, as `kdlab demo --runs DIR` writes it; any other folder works too")
+    to_url("runs_dir", default)
     folder = runs_dir()
     names = run_names(folder)
     if names:
@@ -124,6 +184,8 @@ def summary(run: Path) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _metrics(path: str, mtime: float) -> list[dict]:
+    from kdlab.engine import io
+
     return io.read_csv(path)
 
 
@@ -134,6 +196,8 @@ def metrics(run: Path) -> list[dict]:
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _predictions(run: str, mtime: float) -> dict:
+    from kdlab.engine.runs import RunFolder
+
     return RunFolder(run).predictions()
 
 
@@ -155,6 +219,8 @@ def runs_with_predictions(folder: Path, names: list[str], teachers: bool = False
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _claims(folder: str, stamp: tuple) -> list[dict]:
+    from kdlab.engine.claims import evaluate_claims
+
     return evaluate_claims(folder)
 
 
@@ -174,19 +240,155 @@ def experiment_rows(folder: Path) -> list[dict]:
     Every row gains ``flops_per_frame`` from the run's ``summary.json`` (None for fused systems). A study
     that is still running has no ``study.json`` yet; its rows take their group from the demo study's steps.
     """
-    groups = {step.name: step.group for step in demo_steps()}
     names = run_names(folder)
     results = (study(folder) or {}).get("results") or {}
     rows = [dict(row) for row in results.get("runs", [])]
     listed = {row["run"] for row in rows}
-    for name in names:
-        s = summary(folder / name)
-        if name in listed or "test" not in s:
-            continue
-        rows.append(run_row(name, groups.get(name, ""), s))
+    missing = [name for name in names if name not in listed and "test" in summary(folder / name)]
+    if missing:
+        from kdlab.engine.study import demo_steps, run_row
+
+        groups = {step.name: step.group for step in demo_steps()}
+        rows += [run_row(name, groups.get(name, ""), summary(folder / name)) for name in missing]
     for row in rows:
         row["flops_per_frame"] = summary(folder / row["run"]).get("flops_per_frame")
     return rows
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _seed_summary(folder: str, bases: tuple[str, ...], stamp: tuple) -> list[dict]:
+    from kdlab.engine.claims import seed_summary
+
+    return seed_summary(folder, list(bases))
+
+
+def seed_intervals(folder: Path, bases: Sequence[str]) -> list[dict]:
+    """Top-1 over seeds with its 95 % interval per method (:func:`kdlab.engine.claims.seed_summary`):
+    ``study.json``'s ``results.seeds`` where it has the method, else computed from the runs."""
+    known = {row["run"]: row for row in ((study(folder) or {}).get("results") or {}).get("seeds", [])}
+    missing = tuple(b for b in bases if b not in known)
+    computed = []
+    if missing:
+        stamp = tuple(_mtime(folder / name / "predictions.npz") for name in run_names(folder))
+        computed = _seed_summary(str(folder), missing, stamp)
+    return list(known.values()) + computed
+
+
+def base_name(run: str) -> str:
+    """The run without its seed (``mkd_streams_seed3 -> mkd_streams``), as :mod:`kdlab.engine.claims` names runs."""
+    from kdlab.engine.claims import base_name as base
+
+    return base(run)
+
+
+def representation(run: Path) -> str | None:
+    """The representation a trained run reads (``iframe``, ``mv``, ``residual``), from its summary."""
+    return summary(run).get("representation")
+
+
+def distillation_runs(folder: Path, names: list[str]) -> list[str]:
+    """Runs that learned from teachers and stored their logits (fusions left out: their streams are not teachers)."""
+    return [name for name in runs_with_predictions(folder, names, teachers=True)
+            if summary(folder / name).get("kind") != "fusion"]
+
+
+def temperature(run: Path, default: float = 4.0) -> float:
+    """The run's distillation temperature T (``distill.loss_options.temperature`` of its config)."""
+    options = ((read_json(run / "config.json") or {}).get("distill") or {}).get("loss_options") or {}
+    value = options.get("temperature", default)
+    return float(value) if isinstance(value, (int, float)) else default
+
+
+# --- cached calls of the library --------------------------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _class_weights(run: str, mtime: float, temperature: float) -> dict[str, np.ndarray]:
+    import torch
+
+    from kdlab.losses import aggregation_weights
+
+    p = _predictions(run, mtime)
+    z_t = torch.from_numpy(np.asarray(p["teacher_logits"], np.float32))
+    z_s = torch.from_numpy(np.asarray(p["logits"], np.float32))
+    labels = np.asarray(p["labels"], np.int64)
+    out: dict[str, np.ndarray] = {}
+    for c in range(len(p["classes"])):
+        members = np.flatnonzero(labels == c)
+        if not len(members):
+            for key in out:
+                out[key][c] = np.nan
+            continue
+        # every aggregation on this class's clips as one batch: per-clip weights averaged, AE-KD's the batch's own
+        weights = aggregation_weights(z_s[members], z_t[:, members], torch.from_numpy(labels[members]), temperature)
+        for key, w in weights.items():
+            out.setdefault(key, np.full((len(p["classes"]), z_t.shape[0]), np.nan))[c] = w.mean(1).numpy()
+    return out
+
+
+def class_weights(run: Path, temperature: float) -> dict[str, np.ndarray]:
+    """Each aggregation's mean weight per (true class, teacher) on the test clips: ``{key: (C, K)}``
+    (:func:`kdlab.losses.aggregation_weights`, each class's clips taken as one batch)."""
+    return _class_weights(str(run), _mtime(run / "predictions.npz"), float(temperature))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _fusion_grid(runs: tuple[str, ...], mtimes: tuple, ratios: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from kdlab.engine.fuse import aligned, fused_correct
+
+    predictions = [_predictions(run, mtime) for run, mtime in zip(runs, mtimes)]
+    ids = predictions[0]["video_ids"].tolist()
+    streams = np.stack([aligned(p, ids) for p in predictions])
+    weight_sets = [(1.0, m, r) for r in ratios for m in ratios]
+    return fused_correct(streams, predictions[0]["labels"], weight_sets), predictions[0]["labels"], np.asarray(ids)
+
+
+def fusion_grid(runs: Sequence[Path], ratios: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which test clips the fusion of ``runs`` (I-frame, motion, residual) gets right with weights
+    ``(1, m, r)`` for every ``r``, then ``m`` in ``ratios``: ``(correct (R * M, N), labels, video ids)``
+    (:func:`kdlab.engine.fuse.fused_correct`; rows ordered residual-major)."""
+    return _fusion_grid(tuple(str(r) for r in runs), tuple(_mtime(r / "predictions.npz") for r in runs),
+                        tuple(float(x) for x in ratios))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _fused(runs: tuple[str, ...], mtimes: tuple, weights: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from kdlab.engine.fuse import fuse_predictions
+
+    logits, labels, ids = fuse_predictions([_predictions(run, mtime) for run, mtime in zip(runs, mtimes)], list(weights))
+    return logits, labels, np.asarray(ids)
+
+
+def fused(runs: Sequence[Path], weights: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The late fusion of ``runs``' test logits with ``weights``: ``(logits (N, C), labels, video ids)``
+    (:func:`kdlab.engine.fuse.fuse_predictions`, aligned by video id)."""
+    return _fused(tuple(str(r) for r in runs), tuple(_mtime(r / "predictions.npz") for r in runs),
+                  tuple(float(w) for w in weights))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def accuracy_interval(correct: np.ndarray, video_ids: np.ndarray, labels: np.ndarray):
+    """Top-1 (%) with its 95 % bootstrap interval by clip group, within class (:func:`kdlab.engine.stats.accuracy_interval`)."""
+    from kdlab.engine import stats
+
+    return stats.accuracy_interval(correct, stats.clip_groups(video_ids), labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def paired_difference(correct_a: np.ndarray, correct_b: np.ndarray, video_ids: np.ndarray, labels: np.ndarray):
+    """Top-1 of A minus B (points) on the same clips, with its paired bootstrap interval
+    (:func:`kdlab.engine.stats.paired_bootstrap`)."""
+    from kdlab.engine import stats
+
+    return stats.paired_bootstrap(correct_a, correct_b, stats.clip_groups(video_ids), labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def held_out_choice(correct: np.ndarray, video_ids: np.ndarray) -> dict:
+    """How optimistic the best of a grid is on the clips that chose it (:func:`kdlab.engine.fuse.held_out_choice`)."""
+    from kdlab.engine.fuse import held_out_choice as choice
+    from kdlab.engine.stats import clip_groups
+
+    return choice(correct, clip_groups(video_ids))
 
 
 # --- the data set and the videos --------------------------------------------------------------

@@ -8,23 +8,31 @@ synthetic set's test clips (real MPEG-4 files), run folders written with the eng
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from kdlab.codec import EncodeSettings, encode_frames
 from kdlab.data.synthetic import GOP, PRESETS, SynthConfig, class_table, metadata, plan, render_clip
 from kdlab.engine import io
 from kdlab.engine.claims import Claim, evaluate_claims
+from kdlab.engine import stats
 from kdlab.engine.config import RunConfig
+from kdlab.engine.fuse import fused_correct
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.runs import RunFolder
 from kdlab.engine.study import run_row
+from kdlab.figures import format_count
+from kdlab.losses import aggregation_weights, entropy_weights, kd_per_sample, soft_targets, weighted_kd
+from kdlab.models import late_fusion
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -36,6 +44,8 @@ PAGES = {
     "teachers": "views/teachers.py",
     "confusion": "views/confusion.py",
     "results": "views/results.py",
+    "distillation": "views/distillation.py",
+    "fusion": "views/fusion.py",
 }
 TRUMAN = "TrumanShow_wave_f_nm_np1_fr_med_26.avi"  # a bundled clip with B-frames
 
@@ -169,6 +179,18 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
+def array(value) -> np.ndarray:
+    """A trace's array as Plotly's JSON sends it: a list, or ``{"dtype", "bdata", "shape"}`` (base64)."""
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        return out.reshape([int(n) for n in str(value.get("shape", len(out))).split(",")])
+    return np.asarray(value, float)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
 def test_the_fixture_is_a_readable_study(study):
     assert RunFolder(study / "mkd_streams").config().data.root == str(study.parent / "data")
     p = RunFolder(study / "mkd_streams").predictions()
@@ -279,6 +301,18 @@ def test_results_page(study):
     assert at.multiselect(key="r_metrics").value == ["loss", "val_top1"]
     assert len(figs["r_curves"]["data"]) == 4
     assert len(figs["r_compression_figure"]["data"]) == 4
+    # tables for people: columns in words, one decimal, k / M, no "None"
+    table = next(d.value for d in at.dataframe if "test top-1 (%)" in d.value.columns)
+    teacher = table[table["run"] == "teacher_iframe"].iloc[0]
+    summary = RunFolder(study / "teacher_iframe").summary()
+    assert teacher["test top-1 (%)"] == f"{summary['test']['top1']:.1f}" and teacher["input"] == "I-frames"
+    assert teacher["parameters"] == format_count(927_116) == "927 k" and teacher["FLOPs per frame"] == "18.5 M"
+    compression = next(d.value for d in at.dataframe if "fewer parameters" in d.value.columns)
+    for frame in (table, compression):
+        assert "None" not in frame.to_string() and "nan" not in frame.to_string()
+    # the compression ratios as a card beside the verdicts
+    assert "2.4x fewer parameters, 1.2x fewer FLOPs per GOP" in texts(at.markdown)
+    assert "at the demo size: 2.4x fewer parameters" in texts(at.markdown)
 
 
 def test_results_without_study_json(study, tmp_path):
@@ -337,3 +371,139 @@ def test_pages_render_quickly_once_loaded(study):
         assert not at.exception
     print("AppTest rerun seconds:", {k: round(v, 3) for k, v in timings.items()})
     assert max(timings.values()) < 2.0, timings
+
+
+# --- distillation by hand ------------------------------------------------------------------------
+
+def clip_expectations(p: dict, i: int, temperature: float) -> dict:
+    """What the Distillation page should draw for clip ``i``, computed here with kdlab.losses."""
+    z_t, z_s = torch.from_numpy(p["teacher_logits"][:, i:i + 1]), torch.from_numpy(p["logits"][i:i + 1])
+    weights = aggregation_weights(z_s, z_t, torch.from_numpy(p["labels"][i:i + 1].astype(np.int64)), temperature)
+    return {
+        "soft": [soft_targets(z, temperature).numpy() for z in (*z_t[:, 0], z_s[0])],
+        "weights": weights,
+        "losses": [float(kd_per_sample(z_s, z, temperature)) for z in z_t]
+        + [float(weighted_kd(z_s, z_t, w, temperature)) for w in weights.values()],
+    }
+
+
+def test_distillation_page(study):
+    at = open_page(study, "distillation")
+    assert at.selectbox(key="d_run").options == ["mkd_streams"]  # a fusion's streams are not teachers
+    p = RunFolder(study / "mkd_streams").predictions()
+    ids = list(p["video_ids"])
+    clip = at.selectbox(key="d_clip").value
+    i = ids.index(clip)
+    assert len(set(p["teacher_logits"][:, i].argmax(1))) > 1, "the first clip shown is one where the teachers disagree"
+    assert at.slider(key="d_T").value == 4.0  # the run's temperature (its config has none: KD's default)
+    figs = charts(at)
+    assert list(figs) == ["d_soft", "d_targets", "d_weights", "d_losses", "d_class_weights"]
+    want = clip_expectations(p, i, 4.0)
+    assert [t["name"] for t in figs["d_soft"]["data"]] == [*TEACHERS, "student (mkd_streams)"]
+    soft = [array(t["y"]) for t in figs["d_soft"]["data"]]
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(soft, want["soft"], strict=True))
+    for k, trace in enumerate(figs["d_weights"]["data"]):  # one trace per teacher, one bar per aggregation
+        assert np.allclose(array(trace["y"]), [float(w[k, 0]) for w in want["weights"].values()], atol=1e-6)
+    losses = figs["d_losses"]["data"]
+    assert np.allclose([*array(losses[0]["x"]), *array(losses[1]["x"])[:4]], want["losses"], atol=1e-5)
+
+    at.slider(key="d_T").set_value(8.0).run()  # the temperature slider: softer targets, the same library maths
+    assert not at.exception and at.query_params.get("d_T") == "8.0"
+    hot = [array(t["y"]) for t in charts(at)["d_soft"]["data"]]
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(hot, clip_expectations(p, i, 8.0)["soft"], strict=True))
+    entropy = lambda q: float(-(q * np.log(q)).sum())  # noqa: E731
+    assert all(entropy(h) > entropy(c) for h, c in zip(hot, soft))
+
+    # the whole test set: EBKD's mean weight of each teacher on each class's clips
+    ebkd = next(t for t in charts(at)["d_class_weights"]["data"] if "EBKD" in t["hovertemplate"])
+    w = entropy_weights(torch.from_numpy(p["teacher_logits"])).numpy()
+    assert np.allclose(array(ebkd["z"]), [[w[k, p["labels"] == c].mean() for k in range(3)] for c in range(4)], atol=1e-6)
+
+    at.toggle(key="d_disagree").set_value(False).run()
+    other = next(v for v in ids if v != clip)
+    at.selectbox(key="d_clip").set_value(other).run()
+    assert not at.exception and at.query_params.get("d_clip") == other
+    assert np.allclose(array(charts(at)["d_soft"]["data"][0]["y"]), clip_expectations(p, ids.index(other), 8.0)["soft"][0],
+                       atol=1e-6)
+
+
+# --- fusion by hand ------------------------------------------------------------------------------
+
+def test_fusion_page(study):
+    at = open_page(study, "fusion")
+    runs = {n: RunFolder(study / n).predictions() for n in [*TEACHERS, "mkd_streams"]}
+    labels, ids = runs["teacher_iframe"]["labels"], runs["teacher_iframe"]["video_ids"]
+
+    def fused(names, weights):
+        return late_fusion([runs[n]["logits"] for n in names], weights).argmax(1) == labels
+
+    coviar = fused(TEACHERS, [2, 1, 1])
+    stored = RunFolder(study / "fusion_teachers").predictions()["logits"]
+    assert np.array_equal(coviar, stored.argmax(1) == labels), "2:1:1 of the teachers is the study's own fusion"
+    assert metric(at, "fused top-1") == f"{100 * coviar.mean():.1f} %"
+    interval = stats.accuracy_interval(coviar, stats.clip_groups(ids), labels)
+    assert f"95 % interval [{interval.low:.1f}, {interval.high:.1f}]" in texts(at.caption)
+    assert metric(at, "vs 2:1:1, same networks") == "+0.0 points"
+    grid = charts(at)["f_grid"]["data"]
+    ratios = np.round(np.arange(0, 3.0001, 0.1), 2)
+    expected = fused_correct(np.stack([runs[n]["logits"] for n in TEACHERS]), labels, [(1, m, r) for r in ratios for m in ratios])
+    assert np.allclose(array(grid[0]["z"]).ravel(), 100 * expected.mean(1))
+    assert [t["name"] for t in grid[1:]] == ["CoViAR 2:1:1", "best on the test set", "your weights"]
+    assert "optimistic" in texts(at.markdown) and "validation" in texts(at.caption)
+
+    at.slider(key="f_w_iframe").set_value(0.0).run()  # motion and residual only
+    moved = fused(TEACHERS, [0, 1, 1])
+    assert moved.mean() != coviar.mean() and metric(at, "fused top-1") == f"{100 * moved.mean():.1f} %"
+    assert at.query_params.get("f_w_iframe") == "0.0"
+    assert metric(at, "vs 2:1:1, same networks") == f"{100 * (moved.mean() - coviar.mean()):+.1f} points"
+    at.selectbox(key="f_iframe").set_value("mkd_streams").run()  # the distilled student as the I-frame network
+    at.slider(key="f_w_iframe").set_value(2.0).run()
+    distilled = fused(["mkd_streams", "teacher_mv", "teacher_residual"], [2, 1, 1])
+    assert not at.exception and metric(at, "fused top-1") == f"{100 * distilled.mean():.1f} %"
+    for key in ("f_w_iframe", "f_w_mv", "f_w_residual"):
+        at.slider(key=key).set_value(0.0).run()
+    assert not at.exception and "nothing to fuse" in texts(at.warning) and not charts(at)
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+def open_link(query: dict, page: str) -> AppTest:
+    """A fresh session opened on a link: the root URL with ``query``, then ``page`` with the same query."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update(query)
+    at.run()
+    at.query_params.update(query)
+    at.switch_page(PAGES[page]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_link_reopens_the_same_view(study):
+    at = open_link({"runs_dir": str(study), "c_run_a": "teacher_mv", "c_run_b": "fusion_teachers"}, "confusion")
+    assert at.sidebar.text_input(key="runs_dir").value == str(study)
+    assert at.selectbox(key="c_run_a").value == "teacher_mv" and at.selectbox(key="c_run_b").value == "fusion_teachers"
+    assert charts(at)["c_cm_a"]["layout"]["title"]["text"].startswith("teacher_mv")
+    at.selectbox(key="c_run_a").set_value("mkd_streams").run()  # back to the default: dropped from the URL
+    assert "c_run_a" not in at.query_params and at.query_params["c_run_b"] == "fusion_teachers"
+
+    at = open_link({"runs_dir": str(study), "f_iframe": "mkd_streams", "f_w_mv": "0.5"}, "fusion")
+    assert at.selectbox(key="f_iframe").value == "mkd_streams" and at.slider(key="f_w_mv").value == 0.5
+
+    at = open_link({"runs_dir": str(study), "t_run": "no_such_run", "d_T": "99"}, "teachers")
+    assert at.selectbox(key="t_run").value == "mkd_streams" and "`t_run=no_such_run` is not available" in texts(at.caption)
+    at.switch_page(PAGES["distillation"]).run()
+    assert not at.exception and at.slider(key="d_T").value == 4.0 and "`d_T=99` is not available" in texts(at.caption)
+
+
+def test_the_root_url_opens_the_first_page_at_its_own_address(study):
+    at = open_page(study)
+    assert at.title[0].value == "Motion vectors"
+    assert "Page not found" not in texts(at.markdown)
+    assert (REPO / "dashboard" / ".streamlit" / "config.toml").read_text().count('toolbarMode = "minimal"') == 1
+
+
+def test_the_first_page_starts_without_torch():
+    """The motion-vectors page's imports (app, state, widgets) leave torch out: it costs seconds at start-up."""
+    code = "import sys; sys.path.insert(0, 'dashboard'); import state, widgets; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

@@ -1,5 +1,6 @@
-"""The dashboard served by `streamlit run` and driven by a headless Chromium (Playwright): every page loads,
-shows its charts and no exception; a screenshot of each goes to test-output/screenshots/.
+"""The dashboard served by `streamlit run` and driven by a headless Chromium (Playwright): every page loads at its
+own URL, shows its charts and no exception; the temperature and fusion-weight sliders change the figures and the
+fused accuracy; a copied link reopens the same view; a screenshot of each page goes to test-output/screenshots/.
 
 Skips without the ``chromium`` executable or the ``playwright`` package. Run alone with ``pytest -m browser``.
 """
@@ -26,8 +27,8 @@ SCREENSHOTS = REPO / "test-output" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 # url path: (link title in the navigation, Plotly charts on the page with the fixture's study)
-PAGES = {"": ("Motion vectors", 5), "teachers": ("Teachers", 8), "confusion": ("Confusion matrices", 3),
-         "results": ("Results", 4)}
+PAGES = {"motion_vectors": ("Motion vectors", 5), "teachers": ("Teachers", 8), "confusion": ("Confusion matrices", 3),
+         "results": ("Results", 4), "distillation": ("Distillation", 5), "fusion": ("Fusion", 1)}
 CHARTS = '[data-testid="stPlotlyChart"]'
 EXCEPTION = '[data-testid="stException"]'
 RENDERED = "text=page rendered in"
@@ -113,6 +114,12 @@ def wait_until_idle(tab, charts: int = 0, rendered: bool = True) -> None:
 def test_every_page_loads_with_its_charts(server, page):
     url, _ = server
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    page.goto(url)  # the root: the first page, at its own address
+    wait_until_idle(page, PAGES["motion_vectors"][1])
+    first = round(time.perf_counter() - started, 2)
+    page.wait_for_url(f"{url}/motion_vectors")
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0 and page.get_by_text("Deploy").count() == 0
     timings = {}
     for path, (title, charts) in PAGES.items():
         started = time.perf_counter()
@@ -122,8 +129,9 @@ def test_every_page_loads_with_its_charts(server, page):
         assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
         assert page.locator(CHARTS).count() == charts
         assert page.locator("text=Page not found").count() == 0
-        page.screenshot(path=str(SCREENSHOTS / f"{path or 'motion_vectors'}.png"), full_page=True)
-    print("browser page loads (s, a fresh session each):", timings)
+        assert page.get_by_role("heading", name=title, exact=True).count() == 1
+        page.screenshot(path=str(SCREENSHOTS / f"{path}.png"), full_page=True)
+    print(f"browser: first page after start-up {first} s; page loads (s, a fresh session each):", timings)
 
 
 def test_navigation_and_the_runs_folder_box(server, page, tmp_path):
@@ -131,9 +139,9 @@ def test_navigation_and_the_runs_folder_box(server, page, tmp_path):
     page.goto(url)
     wait_until_idle(page, 5)
     timings = {}
-    for path, (title, charts) in [*list(PAGES.items())[1:], *list(PAGES.items())[:1]]:
+    for path, (title, charts) in [*list(PAGES.items())[1:], *list(PAGES.items())[:1]]:  # the first page last
         started = time.perf_counter()
-        page.get_by_role("link", name=title).click()
+        page.get_by_role("link", name=title, exact=True).click()
         page.wait_for_url(f"{url}/{path}")
         page.get_by_role("heading", name=title, exact=True).wait_for()
         wait_until_idle(page, charts)
@@ -145,8 +153,8 @@ def test_navigation_and_the_runs_folder_box(server, page, tmp_path):
     box.fill(str(tmp_path))
     box.press("Enter")
     page.wait_for_selector("text=no run folders in")
-    page.get_by_role("link", name="Results").click()
-    page.wait_for_url(f"{url}/results")
+    page.get_by_role("link", name="Results", exact=True).click()
+    page.wait_for_url(f"{url}/results?runs_dir=*")  # the folder typed in the box stays in the URL
     page.get_by_role("heading", name="Results").wait_for()
     page.wait_for_selector('[data-testid="stAlert"]:has-text("make demo")')  # which command makes runs
     wait_until_idle(page, 0, rendered=False)
@@ -158,3 +166,51 @@ def test_navigation_and_the_runs_folder_box(server, page, tmp_path):
     box.press("Enter")
     wait_until_idle(page, PAGES["results"][1])
     assert page.locator(EXCEPTION).count() == 0
+
+
+def slider(tab, label: str):
+    """The thumb of the slider labelled ``label`` (keyboard: arrows step it, Home and End go to its ends)."""
+    return tab.locator('[data-testid="stSlider"]', has_text=label).get_by_role("slider")
+
+
+def chart_data(tab, index: int) -> str:
+    """The drawn values (x and y of every trace) of the page's ``index``-th Plotly chart, as JSON."""
+    return tab.evaluate("""i => JSON.stringify(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[i]
+        ._fullData.map(t => [Array.from(t.x || []), Array.from(t.y || [])]))""", index)
+
+
+def test_the_temperature_slider_changes_the_soft_targets(server, page):
+    url, _ = server
+    page.goto(f"{url}/distillation")
+    wait_until_idle(page, PAGES["distillation"][1])
+    before = chart_data(page, 0), chart_data(page, 1)
+    assert page.get_by_role("heading", name="Soft targets at T = 4").count() == 1
+    slider(page, "Temperature T").press("End")  # T = 20
+    page.get_by_role("heading", name="Soft targets at T = 20").wait_for()
+    wait_until_idle(page, PAGES["distillation"][1])
+    after = chart_data(page, 0), chart_data(page, 1)
+    assert after[0] != before[0] and after[1] != before[1], "the teachers' and the aggregated soft targets change"
+    assert "d_T=20.0" in page.url and page.locator(EXCEPTION).count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "distillation_T20.png"), full_page=True)
+
+
+def test_a_fusion_weight_changes_the_fused_accuracy_and_the_link_keeps_it(server, page):
+    url, _ = server
+    page.goto(f"{url}/fusion")
+    wait_until_idle(page, PAGES["fusion"][1])
+    fused = page.locator('[data-testid="stMetricValue"]').first
+    before, grid = fused.inner_text(), chart_data(page, 0)
+    slider(page, "I-frame weight").press("Home")  # weight 0: the motion and residual streams alone
+    page.wait_for_url("**f_w_iframe=0.0**")
+    page.wait_for_function("""b => document.querySelector('[data-testid="stMetricValue"]').innerText != b""", arg=before)
+    wait_until_idle(page, PAGES["fusion"][1])
+    after = fused.inner_text()
+    assert after != before and after.endswith("%")
+    assert chart_data(page, 0) != grid, "the marker of your weights leaves the map"
+    link = page.url
+    page.goto("about:blank")
+    page.goto(link)  # the copied link: a new session, nothing but the URL to go by
+    wait_until_idle(page, PAGES["fusion"][1])
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == after
+    thumb = page.locator('[data-testid="stSlider"]', has_text="I-frame weight").get_by_test_id("stSliderThumbValue")
+    assert thumb.inner_text() == "0.00"

@@ -251,11 +251,77 @@ ROWS = [
 def test_accuracy_cost_scatter_one_trace_per_group():
     fig = F.accuracy_cost_figure(ROWS, cost="params")
     assert [t.name for t in fig.data] == ["teachers", "students"]   # the fusion has no parameter count
-    assert list(fig.data[0].x) == [900_000, 170_000] and list(fig.data[0].text) == ["teacher_iframe", "teacher_mv"]
+    assert list(fig.data[0].x) == [900_000, 170_000] and list(fig.data[0].customdata) == ["teacher_iframe", "teacher_mv"]
+    assert fig.data[0].mode == "markers", "names on hover, not written over the points"
+    assert "teacher_iframe" in fig.data[0].text[0] and "900 k" in fig.data[0].text[0]
     assert fig.layout.xaxis.type == "log"
     flops = F.accuracy_cost_figure(ROWS, cost="flops_per_frame")
     assert list(flops.data[1].x) == [4e6] and "FLOPs" in flops.layout.xaxis.title.text
     assert "no run" in F.accuracy_cost_figure(ROWS[2:3]).layout.annotations[0].text
+
+
+def test_accuracy_cost_has_readable_log_ticks():
+    fig = F.accuracy_cost_figure(ROWS, cost="params")
+    ticks = dict(zip(fig.layout.xaxis.tickvals, fig.layout.xaxis.ticktext))
+    assert ticks[200_000] == "200 k" and ticks[500_000] == "500 k" and ticks[1_000_000] == "1 M"
+    assert all(t[0].isdigit() and (t.endswith(("k", "M", "G")) or t.isdigit()) for t in ticks.values())
+
+
+def test_accuracy_cost_one_point_per_method_with_its_seed_interval():
+    rows = ROWS + [{"run": f"mkd_streams_seed{s}", "group": "students", "params": 170_000, "flops_per_frame": 4e6,
+                    "top1": 55.0 + s} for s in (1, 2)]
+    for row in rows:
+        row["method"] = row["run"].split("_seed")[0]
+    seeds = [{"run": "mkd_streams", "seeds": [0, 1, 2], "top1": 56.0, "low": 53.5, "high": 58.5}]
+    fig = F.accuracy_cost_figure(rows, cost="params", seeds=seeds)
+    students = fig.data[1]
+    assert list(students.customdata) == ["mkd_streams"] and list(students.y) == [56.0]
+    assert list(students.error_y.array) == [2.5] and list(students.error_y.arrayminus) == [2.5]
+    assert "mean of 3 seeds" in students.text[0] and "[53.5, 58.5]" in students.text[0]
+    without = F.accuracy_cost_figure(rows, cost="params")  # no interval known: the mean, no bar
+    assert list(without.data[1].y) == [56.0] and without.data[1].error_y.array is None
+    other = F.accuracy_cost_figure(rows, cost="params", accuracy="mean_class_accuracy")
+    assert "no run" in other.layout.annotations[0].text  # the rows have no such column
+    hidden = F.accuracy_cost_figure(rows + [{"run": "ablation_x", "group": "ablation", "params": 1e5, "top1": 50.0}])
+    assert [t.visible for t in hidden.data] == [True, True, "legendonly"]
+
+
+@pytest.mark.parametrize("value, text", [(176_584, "177 k"), (49_768_960, "49.8 M"), (1.2e9, "1.2 G"), (950, "950"),
+                                         (1_000_000, "1 M"), (None, "–"), (float("nan"), "–"), ("", "–")])
+def test_format_count(value, text):
+    assert F.format_count(value) == text
+
+
+def test_log_ticks_cover_the_values_in_1_2_5_steps():
+    ticks, text = F.log_ticks([176_584, 927_116])
+    assert [t for t in ticks if 100_000 <= t <= 1_000_000] == [100_000, 200_000, 500_000, 1_000_000]
+    assert text[ticks.index(200_000)] == "200 k"
+    plain, labels = F.log_ticks([0.093, 102.0], counts=False)
+    assert labels[plain.index(0.5)] == "0.5" and labels[plain.index(100)] == "100"
+    wide, _ = F.log_ticks([1, 1e9])
+    assert all(np.log10(t) == int(np.log10(t)) for t in wide), "decades only over a wide span"
+    assert F.log_ticks([]) == ([], [])
+
+
+def test_experiment_table_for_people():
+    rows = [{"run": "mkd_streams", "group": "students", "representation": "iframe", "arch": "resnet18_tiny", "loss": "avg_kd",
+             "teachers": 3, "params": 177_362, "flops_per_frame": 6_735_104, "top1": 86.66666666666667, "top1_best": None,
+             "mean_class_accuracy": 33.3333, "protocol": "4 segments x 1 crop"},
+            {"run": "fusion_teachers", "group": "fusion", "representation": "iframe+mv+residual", "arch": "", "loss": "fusion",
+             "teachers": 0, "params": 1_057_728, "flops_per_frame": None, "top1": 96.41666, "top1_best": 96.0}]
+    table = F.experiment_table(rows)
+    assert table[0] == {
+        "run": "mkd_streams", "group": "students", "input": "I-frames", "network": "resnet18_tiny",
+        "training": "mean of KD losses", "teachers": "3", "parameters": "177 k", "FLOPs per frame": "6.74 M",
+        "test top-1 (%)": "86.7", "top-1 at the epoch picked on validation (%)": "–", "mean class accuracy (%)": "33.3",
+        "test protocol": "4 segments x 1 crop"}
+    assert table[1]["input"] == "I-frames + motion vectors + residuals" and table[1]["network"] == "–"
+    assert table[1]["parameters"] == "1.06 M" and table[1]["training"] == "late fusion"
+    assert not any("None" in str(v) for row in table for v in row.values())
+    seeds = F.seeds_table([{"run": "mkd_streams", "seeds": [0, 1], "top1": 86.61, "low": 84.96, "high": 88.27,
+                            "top1_per_seed": [86.66, 86.55]}])
+    assert seeds == [{"method": "mkd_streams", "seeds": 2, "test top-1 (%), mean over seeds": "86.6",
+                      "95 % interval": "[85.0, 88.3]", "per seed": "86.7, 86.5"}]
 
 
 def test_learning_curves_one_panel_per_metric():
@@ -280,14 +346,23 @@ COMPRESSION = {
 
 def test_compression_rows_and_bars():
     rows = F.compression_rows(COMPRESSION)
-    assert [(r["setting"].split()[0], r["system"]) for r in rows] == [
-        ("full", "CoViAR"), ("full", "distilled"), ("demo", "CoViAR"), ("demo", "distilled")]
-    assert rows[3]["fused_top1"] == 58.0 and rows[0]["fused_top1"] is None and rows[2]["param_ratio"] == 2.41
+    assert [(r["setting"], r["system"]) for r in rows] == [
+        ("full size (224 px, 101 classes)", "CoViAR"), ("full size (224 px, 101 classes)", "distilled"),
+        ("demo size (48 px, 4 classes)", "CoViAR"), ("demo size (48 px, 4 classes)", "distilled")]
+    assert rows[3]["fused top-1 (%)"] == "58.0" and rows[0]["fused top-1 (%)"] == "–"
+    assert rows[2]["fewer parameters"] == "2.41x" and rows[0]["fewer FLOPs per GOP"] == "1.23x"
+    assert rows[0]["parameters"] == "80.8 M" and rows[3]["parameters"] == "530 k"
+    assert rows[0]["FLOPs per GOP"] == "102 G" and rows[2]["FLOPs per GOP"] == "107 M"
+    assert rows[0]["I-frame network"] == "resnet152" and rows[0]["motion network"] == "–"
     fig = F.compression_figure(COMPRESSION)
     assert len(fig.data) == 4 and all(isinstance(t, go.Bar) for t in fig.data)
     assert list(fig.data[0].y) == [80.8, 1.28] and list(fig.data[3].y) == [82.6, 0.093]
     assert "2.40x fewer parameters" in fig.data[0].x[0] and "1.15x fewer FLOPs" in fig.data[2].x[1]
+    ticks = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext))
+    assert ticks[1] == "1" and ticks[2] == "2" and ticks[100] == "100" and fig.layout.yaxis.type == "log"
     assert F.compression_rows(None) == [] and "no compression" in F.compression_figure(None).layout.annotations[0].text
+    unknown = F.compression_rows({"rows": COMPRESSION["rows"], "size": 96})  # a table that does not state its classes
+    assert unknown[0]["setting"] == "demo size (96 px)" and "None" not in unknown[0]["setting"]
 
 
 def test_experiment_table():
@@ -297,11 +372,52 @@ def test_experiment_table():
     assert list(table.cells.values[1]) == ["60.00", "40.00", "70.00", "55.00"]
 
 
+# --- distillation and fusion by hand ---------------------------------------------------------
+
+def test_class_distributions_bars_and_markers():
+    p = {"teacher_a": np.array([0.7, 0.2, 0.1]), "teacher_b": np.array([0.1, 0.8, 0.1]), "student": np.array([0.5, 0.4, 0.1])}
+    fig = F.class_distributions_figure(p, ["x", "y", "z"], label=1, markers=["student"])
+    assert [t.type for t in fig.data] == ["bar", "bar", "scatter"] and fig.data[2].name == "student"
+    assert list(fig.data[1].y) == [0.1, 0.8, 0.1] and list(fig.data[0].x) == ["x", "<b>y</b>", "z"]
+    assert "no distribution" in F.class_distributions_figure({}, []).layout.annotations[0].text
+
+
+def test_clip_weights_and_kd_losses():
+    fig = F.clip_weights_figure({"mean": np.array([0.5, 0.5]), "EBKD": np.array([0.7, 0.3])}, ["i", "mv"])
+    assert [t.name for t in fig.data] == ["i", "mv"] and list(fig.data[0].y) == [0.5, 0.7]
+    assert fig.layout.shapes[0].y0 == 0.5  # the 1/K line
+    losses = F.kd_losses_figure({"i": 0.5, "mv": 1.7}, {"mean": 1.1})
+    assert [t.orientation for t in losses.data] == ["h", "h"] and list(losses.data[1].x) == [1.1]
+    assert list(losses.data[0].text) == ["0.500", "1.700"]
+
+
+def test_class_weights_heat_maps_mark_the_leading_teacher():
+    w = {"EBKD": np.array([[0.6, 0.4], [0.2, 0.8]]), "AE-KD": np.array([[0.5, 0.5], [np.nan, np.nan]])}
+    fig = F.class_weights_figure(w, ["c0", "c1"], ["i", "mv"])
+    assert len(fig.data) == 2 and fig.data[0].z[1][1] == 0.8
+    assert fig.data[0].text[1][1] == "<b>0.80</b>" and fig.data[0].text[1][0] == "0.20"
+    assert list(fig.data[1].text[1]) == ["", ""], "a class without clips has no text"
+    assert [t.showscale for t in fig.data] == [False, True]
+
+
+def test_fusion_grid_marks_its_points():
+    ratios = [0.0, 0.5, 1.0]
+    accuracy = np.arange(9.0).reshape(3, 3)
+    fig = F.fusion_grid_figure(accuracy, ratios, ratios, {"CoViAR 2:1:1": (0.5, 0.5), "best on the test set": (1.0, 1.0)})
+    assert fig.data[0].type == "heatmap" and np.array_equal(np.asarray(fig.data[0].z), accuracy)
+    assert [(t.name, t.x[0], t.y[0], t.marker.symbol) for t in fig.data[1:]] == [
+        ("CoViAR 2:1:1", 0.5, 0.5, "x"), ("best on the test set", 1.0, 1.0, "star")]
+    assert "no grid" in F.fusion_grid_figure(np.zeros((0, 0)), [], []).layout.annotations[0].text
+
+
 def test_every_builder_serialises(logits):
     z, labels = logits
     result = teacher_disagreement(z, labels, ["a", "b", "c"], 3)
     for fig in (F.motion_arrows_figure(constant_field()), F.flow_figure(constant_field()),
                 F.residual_figure(np.ones((8, 8, 3))), F.gop_timeline_figure("IPPB"),
                 F.confusion_figure(confusion_matrix(z[0], labels, 3), ["a", "b", "c"]),
-                F.per_class_disagreement_figure(result, ["a", "b", "c"]), F.compression_figure(COMPRESSION)):
+                F.per_class_disagreement_figure(result, ["a", "b", "c"]), F.compression_figure(COMPRESSION),
+                F.accuracy_cost_figure(ROWS), F.fusion_grid_figure(np.ones((2, 2)), [0, 1], [0, 1], {"x": (0, 1)}),
+                F.class_distributions_figure({"a": np.ones(3) / 3}, ["a", "b", "c"], 0, markers=["a"]),
+                F.class_weights_figure({"a": np.ones((3, 2)) / 2}, ["a", "b", "c"], ["t", "u"])):
         assert fig.to_json()

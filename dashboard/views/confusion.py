@@ -15,7 +15,12 @@ if not runs:
 
 
 def pick(label: str, key: str, preferred: str) -> str:
-    return st.selectbox(label, runs, index=runs.index(preferred) if preferred in runs else 0, key=key)
+    """A run, its choice kept in the URL (``?c_run_a=...``)."""
+    default = preferred if preferred in runs else runs[0]
+    state.from_url(key, default, runs)
+    value = st.selectbox(label, runs, key=key)
+    state.to_url(key, default)
+    return value
 
 
 def matrix(run: str):

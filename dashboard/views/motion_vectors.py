@@ -16,7 +16,9 @@ folder = state.runs_dir()
 configured, root = state.dataset_root(folder)
 samples = state.sample_videos()
 sources = ([f"the runs' data set ({root.name})"] if root else []) + (["bundled real clips"] if samples else []) + ["a path"]
+state.from_url("mv_source", sources[0], sources)
 source = st.radio("Video from", sources, horizontal=True, key="mv_source")
+state.to_url("mv_source", sources[0])
 if root is None:
     if configured:
         st.info(f"The runs' data set `{configured}` is not on this machine; `make demo` "
@@ -32,7 +34,9 @@ if source.startswith("the runs'"):
         st.warning(f"`{root}` holds no videos.")
         st.stop()
     clips = state.synth_clips(root)
+    state.from_url("mv_clip", videos[0], videos)
     choice = st.selectbox(f"Clip ({len(videos)} in `{root}`)", videos, key="mv_clip")
+    state.to_url("mv_clip", videos[0])
     path = root / choice
     clip = clips.get(str(Path(choice).with_suffix("")))
     if clip:
@@ -40,9 +44,13 @@ if source.startswith("the runs'"):
                    f"residual effect {clip['residual']} ({clip['split']} split)")
 elif source.startswith("bundled"):
     names = [p.name for p in samples]
+    state.from_url("mv_sample", names[0], names)
     path = samples[names.index(st.selectbox("Clip", names, key="mv_sample"))]
+    state.to_url("mv_sample", names[0])
 else:
+    state.from_url("mv_path", "")
     typed = st.text_input("Video file", key="mv_path", placeholder="/data/ucf101/ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi")
+    state.to_url("mv_path", "")
     if not typed:
         st.stop()
     path = state.resolve(typed)

@@ -24,8 +24,10 @@ if not runs:
     st.info(f"No run in `{folder}` has stored its teachers' predictions yet (distillation and fusion runs do: "
             f"mkd_streams, fusion_teachers). {state.make_runs(folder)}.")
     st.stop()
-default = runs.index("mkd_streams") if "mkd_streams" in runs else 0
-run = st.selectbox("Distillation (or fusion) run", runs, index=default, key="t_run")
+default = "mkd_streams" if "mkd_streams" in runs else runs[0]
+state.from_url("t_run", default, runs)
+run = st.selectbox("Distillation (or fusion) run", runs, key="t_run")
+state.to_url("t_run", default)
 p = state.predictions(folder / run)
 teachers = [str(n) for n in p["teacher_names"]]
 classes = [str(c) for c in p["classes"]]

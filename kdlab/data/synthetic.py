@@ -388,6 +388,16 @@ def _check_resumable(root: Path, config: SynthConfig) -> None:
         raise KdlabError(f"{root}: holds a synthetic set made with {what}; choose another --out or delete {root}")
 
 
+def _complete(root: Path, specs) -> bool:
+    """Whether ``root`` holds a finished set (its ``synth.json`` says so) with every video present."""
+    try:
+        done = read_metadata(root).get("complete", False)
+    except KdlabError:
+        return False
+    return done and all((root / name).exists() for name in ("classInd.txt", "trainlist01.txt", "testlist01.txt")) \
+        and all((root / s.relpath).exists() for s in specs)
+
+
 def generate(
     root: str | Path, config: SynthConfig | None = None, workers: int | None = None, progress: bool = True
 ) -> Path:
@@ -404,6 +414,8 @@ def generate(
     root.mkdir(parents=True, exist_ok=True)
     _check_resumable(root, config)
     specs = plan(config)
+    if _complete(root, specs):  # nothing to write: leave the files (and their times) as they are
+        return root
     write_text(root / METADATA, json.dumps(metadata(config, specs, complete=False)))
     todo = [s for s in specs if not (root / s.relpath).exists()]
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))

@@ -195,8 +195,14 @@ def run_study(
     log=print,
     claims: tuple[Claim, ...] = HEADLINE,
     jobs: int | None = None,
+    record: bool = True,
 ) -> dict:
-    """Run every step (skipping finished runs); write ``study.json``; return the results.
+    """Run every step (skipping finished runs); write ``study.json`` (unless ``record`` is False);
+    return the results.
+
+    ``study.json`` describes the study that wrote it (``kdlab demo``); a part of a study run again
+    from a notebook (:func:`run_steps`) must not replace it with its own subset, so it passes
+    ``record=False``.
 
     Trainings whose teachers are ready run side by side in ``jobs`` worker processes (default:
     one per CPU core, at most 8), each with one thread (:func:`train_in_worker`): small networks
@@ -223,7 +229,8 @@ def run_study(
         test = RunFolder(runs_dir / step.name).summary()["test"]
         log(f"[{step.name}] test top-1 {test['top1']:.1f}%" + (f" ({timings[step.name]:.0f} s)" if step.name in timings else ""))
         # the dashboard follows a study while it runs; the findings and the compression table come at the end
-        _write_study(runs_dir, steps, collect_results(steps, runs_dir, findings=False), timings)
+        if record:
+            _write_study(runs_dir, steps, collect_results(steps, runs_dir, findings=False), timings)
 
     pending = list(steps)
     finished: set[str] = {s.name for s in steps if not s.fuse and s.name not in links and RunFolder(runs_dir / s.name).is_complete()}
@@ -270,7 +277,8 @@ def run_study(
                 raise RunError(f"{runs_dir}: these steps wait on each other: {blocked}")
     results = collect_results(steps, runs_dir, claims=claims)
     results["wall_seconds"] = time.perf_counter() - started
-    _write_study(runs_dir, steps, results, timings)
+    if record:
+        _write_study(runs_dir, steps, results, timings)
     return results
 
 
@@ -543,4 +551,5 @@ def run_steps(space: Workspace, names: list[str], log=print, claims: tuple[Claim
     missing = sorted(set(names) - {step.name for step in steps})
     if missing:
         raise ValueError(f"no study step named {missing}; see kdlab.engine.study.full_steps()")
-    return run_study(steps, space.runs, overrides=list(space.overrides), log=log, claims=claims)
+    return run_study(steps, space.runs, overrides=list(space.overrides), log=log, claims=claims,
+                     record=not (space.runs / "study.json").exists())

@@ -1,4 +1,4 @@
-"""Figures of a study's results: the experiment table, accuracy against cost, learning curves, compression.
+"""Figures and tables of a study's results: the experiment table, accuracy against cost, learning curves, compression.
 
 Inputs are the plain rows and dicts that the engine writes: ``study.json``'s ``results`` (``runs``
 rows with ``run, group, loss, representation, arch, teachers, params, top1, ...``;
@@ -6,12 +6,17 @@ rows with ``run, group, loss, representation, arch, teachers, params, top1, ...`
 (``epoch, loss, loss_ce, loss_kd, train_top1, val_top1, ...``), as
 :meth:`kdlab.engine.runs.RunFolder.metrics` returns them.
 
+Tables for people (:func:`experiment_table`, :func:`compression_rows`) write numbers as a reader
+wants them: percentages with one decimal, parameters and FLOPs in k / M / G (:func:`format_count`),
+columns named in words, and a dash where there is no value.
+
 >>> study = json.load(open("runs/demo/study.json"))                                   # doctest: +SKIP
 >>> accuracy_cost_figure(study["results"]["runs"], cost="params").show()               # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -37,6 +42,94 @@ LABELS = {
 }
 
 
+#: What a missing value shows in a table for people.
+MISSING = "–"
+
+#: The losses of :mod:`kdlab.losses` (and a fusion), in words.
+LOSS_WORDS = {
+    "ce": "labels only", "kd": "KD, one teacher", "avg_kd": "mean of KD losses", "kd_to_avg": "KD to the mean target",
+    "weighted_kd": "fixed teacher weights", "ebkd": "entropy weights (EBKD)", "camkd": "confidence weights (CA-MKD)",
+    "aekd": "gradient-space weights (AE-KD)", "dkd": "decoupled KD (DKD)", "fitnets": "feature hints (FitNets)",
+    "fusion": "late fusion",
+}
+#: The compressed-video representations, in words.
+REPRESENTATION_WORDS = {"iframe": "I-frames", "mv": "motion vectors", "residual": "residuals"}
+
+
+def format_count(value, unit: str = "") -> str:
+    """A count with three significant digits and a k / M / G prefix: ``176584 -> "177 k"``,
+    ``49768960 -> "49.8 M"``, ``1.2e9 -> "1.2 G"``; ``unit`` follows the prefix; a dash when not a number."""
+    if not is_number(value):
+        return MISSING
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g}" + (f" {unit}" if unit else "")
+
+
+def format_percent(value) -> str:
+    """A percentage with one decimal (``33.3333 -> "33.3"``), a dash when not a number."""
+    return f"{value:.1f}" if is_number(value) else MISSING
+
+
+def _words(value, words: dict) -> str:
+    """``value`` in words (``"iframe+mv" -> "I-frames + motion vectors"``), a dash when empty."""
+    if value in (None, ""):
+        return MISSING
+    return " + ".join(words.get(part, part) for part in str(value).split("+"))
+
+
+def experiment_table(rows: Sequence[dict]) -> list[dict]:
+    """Experiment rows (``study.json``'s ``results.runs``, plus ``flops_per_frame``) for people: columns in
+    words, percentages with one decimal, parameters and FLOPs in k / M / G, a dash where a value is missing
+    (a fused system has no single network)."""
+    out = []
+    for row in rows:
+        teachers = row.get("teachers")
+        out.append({
+            "run": row.get("run", MISSING),
+            "group": row.get("group") or MISSING,
+            "input": _words(row.get("representation"), REPRESENTATION_WORDS),
+            "network": row.get("arch") or MISSING,
+            "training": _words(row.get("loss"), LOSS_WORDS),
+            "teachers": str(teachers) if is_number(teachers) and teachers > 0 else MISSING,
+            "parameters": format_count(row.get("params")),
+            "FLOPs per frame": format_count(row.get("flops_per_frame")),
+            "test top-1 (%)": format_percent(row.get("top1")),
+            "top-1 at the epoch picked on validation (%)": format_percent(row.get("top1_best")),
+            "mean class accuracy (%)": format_percent(row.get("mean_class_accuracy")),
+            "test protocol": row.get("protocol") or MISSING,
+        })
+    return out
+
+
+def seeds_table(seeds: Sequence[dict]) -> list[dict]:
+    """``study.json``'s ``results.seeds`` rows (:func:`kdlab.engine.claims.seed_summary`) for people."""
+    return [{
+        "method": row["run"], "seeds": len(row.get("seeds", ())),
+        "test top-1 (%), mean over seeds": format_percent(row.get("top1")),
+        "95 % interval": (f"[{row['low']:.1f}, {row['high']:.1f}]" if is_number(row.get("low")) and is_number(row.get("high"))
+                          else MISSING),
+        "per seed": ", ".join(format_percent(v) for v in row.get("top1_per_seed", ())) or MISSING,
+    } for row in seeds]
+
+
+def log_ticks(values: Sequence[float], unit: str = "", counts: bool = True) -> tuple[list[float], list[str]]:
+    """Tick positions and labels for a log axis over ``values``: 1, 2, 5 per decade (decades only when the
+    values span more than four), written with :func:`format_count` (``counts``) or as plain numbers.
+
+    Plotly's own log ticks label the minor steps with their leading digit alone ("100, 5, 2, 10, 5, 2").
+    """
+    positive = [float(v) for v in values if is_number(v) and v > 0]
+    if not positive:
+        return [], []
+    low, high = math.floor(math.log10(min(positive))), math.ceil(math.log10(max(positive)))
+    steps = (1,) if math.log10(max(positive) / min(positive)) > 4 else (1, 2, 5)
+    ticks = [float(f"{m * 10.0**e:.6g}") for e in range(low - 1, high + 2) for m in steps]
+    text = [format_count(t, unit) if counts else f"{t:g}" for t in ticks]
+    return ticks, text
+
+
 def experiment_table_figure(rows: Sequence[dict], columns: Sequence[str] | None = None, height: int | None = None) -> go.Figure:
     """``rows`` (one dict per run) as a ``go.Table``; ``columns`` default to the first row's keys."""
     if not rows:
@@ -57,29 +150,59 @@ def experiment_table_figure(rows: Sequence[dict], columns: Sequence[str] | None 
 
 
 def accuracy_cost_figure(
-    rows: Sequence[dict], cost: str = "params", accuracy: str = "top1", log_x: bool = True, height: int | None = 420
+    rows: Sequence[dict], cost: str = "params", accuracy: str = "top1", log_x: bool = True, height: int | None = 420,
+    seeds: Sequence[dict] | None = None, hidden_groups: Sequence[str] = ("ablation",),
 ) -> go.Figure:
-    """Accuracy against cost, one marker per run labelled by its name, one trace per ``group``.
+    """Accuracy against cost, one marker per method, one trace (colour, legend entry) per ``group``.
 
     ``cost``: a row key, ``"params"`` or ``"flops_per_frame"`` (``summary.json``'s). Rows without a
-    number for ``cost`` or ``accuracy`` (fused systems have no single network) are left out.
+    number for ``cost`` or ``accuracy`` (fused systems have no single network) are left out. Rows with
+    the same ``method`` (default: the run's name; a page sets it to the run without its ``_seedN``)
+    are one marker at their mean; with ``seeds`` (``study.json``'s ``results.seeds``: ``run, top1, low,
+    high`` per method) and ``accuracy == "top1"``, the marker sits at that mean with its 95 % interval as
+    an error bar. Names show on hover, not on the markers (they would overlap); log axes get
+    readable ticks (:func:`log_ticks`). Groups in ``hidden_groups`` start hidden (a click on the legend
+    shows them): the ablations share the students' network and would pile up on one column.
     """
     kept = [r for r in rows if is_number(r.get(cost)) and is_number(r.get(accuracy))]
     if not kept:
         return empty_figure(f"no run has both {cost} and {accuracy}")
+    intervals = {row["run"]: row for row in seeds or () if accuracy == "top1"}
+    methods: dict[str, list[dict]] = {}
+    for row in kept:
+        methods.setdefault(row.get("method") or row["run"], []).append(row)
     fig = go.Figure()
     for group in dict.fromkeys(r.get("group", "") for r in kept):
-        members = [r for r in kept if r.get("group", "") == group]
+        points = []
+        for method, members in methods.items():
+            if members[0].get("group", "") != group:
+                continue
+            values = [r[accuracy] for r in members]
+            interval = intervals.get(method)
+            y = interval["top1"] if interval else sum(values) / len(values)
+            low, high = (interval["low"], interval["high"]) if interval else (None, None)
+            seeds_text = f"mean of {len(members)} seeds" if len(members) > 1 else members[0]["run"]
+            span = f" [{low:.1f}, {high:.1f}]" if is_number(low) and is_number(high) else ""
+            points.append((method, members[0][cost], y, low, high,
+                           f"<b>{method}</b> ({seeds_text})<br>{LABELS.get(accuracy, accuracy)} {y:.1f}{span}"
+                           f"<br>{LABELS.get(cost, cost)} {format_count(members[0][cost])}"))
+        has_bars = any(is_number(p[3]) for p in points)
         fig.add_trace(go.Scatter(
-            x=[r[cost] for r in members], y=[r[accuracy] for r in members], text=[r["run"] for r in members],
-            mode="markers+text", textposition="top center", name=group or "runs",
-            marker=dict(size=11, color=GROUP_COLOURS.get(group, "#2ca02c")),
-            hovertemplate="%{text}<br>" + LABELS.get(cost, cost) + " %{x:,.0f}<br>" + LABELS.get(accuracy, accuracy)
-            + " %{y:.1f}<extra></extra>",
+            x=[p[1] for p in points], y=[p[2] for p in points], customdata=[p[0] for p in points],
+            text=[p[5] for p in points], mode="markers", name=group or "runs",
+            visible="legendonly" if group in hidden_groups else True,
+            marker=dict(size=11, color=GROUP_COLOURS.get(group, "#2ca02c"), line=dict(width=1, color="white")),
+            error_y=dict(type="data", symmetric=False, thickness=1.5, width=4,
+                         array=[p[4] - p[2] if is_number(p[4]) else None for p in points],
+                         arrayminus=[p[2] - p[3] if is_number(p[3]) else None for p in points]) if has_bars else None,
+            hovertemplate="%{text}<extra></extra>",
         ))
     fig.update_xaxes(title=LABELS.get(cost, cost), type="log" if log_x else "linear")
+    if log_x:
+        ticks, text = log_ticks([r[cost] for r in kept])
+        fig.update_xaxes(tickvals=ticks, ticktext=text)
     fig.update_yaxes(title=LABELS.get(accuracy, accuracy))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), hovermode="closest",
                       title=f"{LABELS.get(accuracy, accuracy)} vs {LABELS.get(cost, cost)}")
     return fig
 
@@ -108,34 +231,51 @@ def learning_curves_figure(
     return fig
 
 
+def _setting_label(name: str, table: dict) -> str:
+    """``"full size (224 px, 101 classes)"``, leaving out what the table does not state."""
+    parts = [f"{table['size']} px" if table.get("size") else "",
+             f"{table['num_classes']} classes" if table.get("num_classes") else ""]
+    parts = [p for p in parts if p]
+    return f"{name} ({', '.join(parts)})" if parts else name
+
+
 def _settings(table: dict) -> list[tuple[str, dict]]:
     """``(label, table)`` of the full-size table (when present) and the demo-size one."""
     out = []
     if table.get("full_size"):
-        full = table["full_size"]
-        out.append((f"full size ({full.get('size')} px, {full.get('num_classes')} classes)", full))
+        out.append((_setting_label("full size", table["full_size"]), table["full_size"]))
     if table.get("rows"):
-        out.append((f"demo size ({table.get('size')} px, {table.get('num_classes')} classes)", table))
+        out.append((_setting_label("demo size", table), table))
     return out
 
 
-def compression_rows(table: dict | None) -> list[dict]:
-    """Flat rows of a compression table (``study.json``'s ``results.compression``) for a data frame.
+def _ratio(value) -> str:
+    return f"{value:.2f}x" if is_number(value) else MISSING
 
-    One row per (setting, system): the three networks, parameters (M), GFLOPs per GOP and per
-    (I, MV, R) triple, the fused top-1 when measured, and the setting's ratios.
+
+def compression_rows(table: dict | None) -> list[dict]:
+    """Rows of a compression table (``study.json``'s ``results.compression``) for people.
+
+    One row per (setting, system): the three networks, parameters and FLOPs per GOP and per
+    (I, MV, R) triple in k / M / G, the fused top-1 when measured (%), and the setting's ratios
+    (CoViAR-style over distilled).
     """
     if not table:
         return []
     rows = []
     for label, t in _settings(table):
         for row in t["rows"]:
+            gflops = row.get("gflops_per_gop"), row.get("gflops_per_triple")
             rows.append({
-                "setting": label, "system": row.get("system"),
-                "iframe_net": row.get("iframe_net"), "mv_net": row.get("mv_net"), "residual_net": row.get("residual_net"),
-                "params_M": row.get("params_M"), "gflops_per_gop": row.get("gflops_per_gop"),
-                "gflops_per_triple": row.get("gflops_per_triple"), "fused_top1": row.get("fused_top1"),
-                "param_ratio": t.get("param_ratio"), "flops_ratio_per_gop": t.get("flops_ratio_per_gop"),
+                "setting": label, "system": row.get("system") or MISSING,
+                "I-frame network": row.get("iframe_net") or MISSING, "motion network": row.get("mv_net") or MISSING,
+                "residual network": row.get("residual_net") or MISSING,
+                "parameters": format_count(row["params_M"] * 1e6 if is_number(row.get("params_M")) else None),
+                "FLOPs per GOP": format_count(gflops[0] * 1e9 if is_number(gflops[0]) else None),
+                "FLOPs per I/MV/R triple": format_count(gflops[1] * 1e9 if is_number(gflops[1]) else None),
+                "fused top-1 (%)": format_percent(row.get("fused_top1")),
+                "fewer parameters": _ratio(t.get("param_ratio")),
+                "fewer FLOPs per GOP": _ratio(t.get("flops_ratio_per_gop")),
             })
     return rows
 
@@ -162,6 +302,8 @@ def compression_figure(table: dict | None, height: int | None = 380) -> go.Figur
                         texts.append(f"{row.get('iframe_net')}: {row[key]:.3g}")
             fig.add_trace(go.Bar(x=xs, y=ys, text=texts, textposition="outside", name=system, legendgroup=system,
                                  showlegend=col == 1, marker_color=PALETTE[i % len(PALETTE)]), row=1, col=col)
-    fig.update_yaxes(type="log")
+    for col, (key, *_) in enumerate(panels, start=1):
+        ticks, text = log_ticks([row.get(key) for _, t in _settings(table) for row in t["rows"]], counts=False)
+        fig.update_yaxes(type="log", tickvals=ticks, ticktext=text, row=1, col=col)
     fig.update_layout(barmode="group", height=height, margin=dict(l=10, r=10, t=40, b=10))
     return fig

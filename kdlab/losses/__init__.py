@@ -19,6 +19,10 @@ name           method                                                  module
 ``dkd``        decoupled KD (Zhao et al., CVPR 2022)                   :mod:`kdlab.losses.dkd`
 ``fitnets``    feature hints (Romero et al., ICLR 2015)                :mod:`kdlab.losses.fitnets`
 =============  ======================================================  ==========================
+
+:func:`aggregation_weights` (:mod:`kdlab.losses.aggregation`) sets the multi-teacher weightings side
+by side; :func:`soft_targets`, :func:`aggregate_targets` and :func:`kd_to_target` are the pieces to
+show a distillation target by hand.
 """
 
 from __future__ import annotations
@@ -28,13 +32,23 @@ from typing import Any
 
 from kdlab.errors import ConfigError
 from kdlab.losses.aekd import AEKD, aekd_loss, aekd_weights
+from kdlab.losses.aggregation import AGGREGATIONS, aggregation_weights
 from kdlab.losses.base import DistillLoss, FeatureInputs
 from kdlab.losses.camkd import CAMKD, camkd_feature_loss, camkd_kd_loss, confidence_weights
 from kdlab.losses.dkd import DKD, dkd_loss, multi_dkd_loss
 from kdlab.losses.ebkd import EBKD, ebkd_loss, entropy_weights
 from kdlab.losses.fitnets import FitNets, hint_loss
-from kdlab.losses.kd import KD, CrossEntropyOnly, cross_entropy, kd_loss
-from kdlab.losses.multi_teacher import AvgKD, KDToAvg, WeightedKD, avg_kd, kd_to_avg, weighted_kd
+from kdlab.losses.kd import KD, CrossEntropyOnly, cross_entropy, kd_loss, kd_per_sample, soft_targets
+from kdlab.losses.multi_teacher import (
+    AvgKD,
+    KDToAvg,
+    WeightedKD,
+    aggregate_targets,
+    avg_kd,
+    kd_to_avg,
+    kd_to_target,
+    weighted_kd,
+)
 
 LOSSES: dict[str, type[DistillLoss]] = {
     "ce": CrossEntropyOnly,
@@ -71,6 +85,7 @@ def build_loss(name: str, **kwargs: Any) -> DistillLoss:
 
 __all__ = [
     "AEKD",
+    "AGGREGATIONS",
     "CAMKD",
     "DKD",
     "EBKD",
@@ -85,6 +100,8 @@ __all__ = [
     "WeightedKD",
     "aekd_loss",
     "aekd_weights",
+    "aggregate_targets",
+    "aggregation_weights",
     "avg_kd",
     "build_loss",
     "camkd_feature_loss",
@@ -96,8 +113,11 @@ __all__ = [
     "entropy_weights",
     "hint_loss",
     "kd_loss",
+    "kd_per_sample",
     "kd_to_avg",
+    "kd_to_target",
     "list_losses",
     "multi_dkd_loss",
+    "soft_targets",
     "weighted_kd",
 ]

@@ -27,6 +27,16 @@ def cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
     return F.cross_entropy(logits, target)
 
 
+def soft_targets(logits: Tensor, temperature: float) -> Tensor:
+    """Hinton's soft targets ``softmax(z / T)`` over the last axis: ``(..., C) -> (..., C)``.
+
+    T = 1 is the model's own distribution; a higher T flattens it, so that the small probabilities
+    (how the model ranks the wrong classes, Hinton's "dark knowledge") weigh in the loss; as T grows
+    the targets tend to uniform. :func:`kd_per_sample` is ``T^2 * KL`` between two of them.
+    """
+    return F.softmax(logits / temperature, dim=-1)
+
+
 def kd_per_sample(logits_student: Tensor, logits_teacher: Tensor, temperature: float) -> Tensor:
     """``T^2 * KL(softmax(z_t/T) || softmax(z_s/T))`` per sample: ``(B, C), (B, C) -> (B,)``."""
     log_p_s = F.log_softmax(logits_student / temperature, dim=-1)

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from kdlab.errors import ConfigError
 from kdlab.losses.base import DistillLoss, FeatureInputs, stack_teachers
-from kdlab.losses.kd import kd_per_sample
+from kdlab.losses.kd import kd_per_sample, soft_targets
 
 
 def weighted_kd(
@@ -36,6 +36,31 @@ def weighted_kd(
     if w.dim() == 1:
         w = w[:, None]
     return (w * per_sample).sum(0).mean()
+
+
+def aggregate_targets(logits_teachers: Tensor | Sequence[Tensor], weights: Tensor, temperature: float = 4.0) -> Tensor:
+    """The teachers' soft targets mixed by ``weights``: ``m[b] = sum_k w[k, b] * softmax(z_k[b] / T)``.
+
+    ``(K, B, C)`` logits and ``(K,)`` (per teacher) or ``(K, B)`` (per sample) weights -> ``(B, C)``.
+    For a weighted loss ``sum_k w_k KD(z_s, z_k)`` (avg_kd, EBKD, CA-MKD, AE-KD) this is the target that
+    the loss pulls the student towards: per sample, the loss equals ``kd_to_target(z_s, m, T)`` plus
+    ``T^2 * (H(m) - sum_k w_k H(p_k))``, which does not depend on the student, so both have the same
+    gradient ``T * (softmax(z_s / T) - m)``. With uniform weights, ``m`` is kd_to_avg's target.
+    """
+    z_t = stack_teachers(logits_teachers)
+    w = weights.to(z_t)
+    if w.dim() == 1:
+        w = w[:, None]
+    return (w[..., None] * soft_targets(z_t, temperature)).sum(0)
+
+
+def kd_to_target(logits_student: Tensor, target: Tensor, temperature: float = 4.0) -> Tensor:
+    """``T^2 * KL(target || softmax(z_s / T))`` per sample: ``(B, C)`` logits, ``(B, C)`` probabilities -> ``(B,)``.
+
+    ``kd_to_avg`` is its batch mean with ``target = aggregate_targets(z_t, 1/K, T)``.
+    """
+    log_p_s = F.log_softmax(logits_student / temperature, dim=-1)
+    return (target * (target.clamp_min(1e-30).log() - log_p_s)).sum(-1) * temperature**2
 
 
 def avg_kd(logits_student: Tensor, logits_teachers: Tensor | Sequence[Tensor], temperature: float = 4.0) -> Tensor:
