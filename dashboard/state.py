@@ -10,6 +10,11 @@ cached here too.
 The modules that import torch (:mod:`kdlab.engine.runs`, ``io``, ``claims``, ``study``, ``fuse``) are
 imported inside the functions that need them, so the first page (motion vectors) starts without torch.
 
+Every file is checked before it is used (:mod:`checks`): a damaged one (not UTF-8, not JSON, fields of
+other types, arrays missing or of other shapes, video ids that climb out of the data set) is treated as
+absent, so a page leaves that run out or shows what the other files allow, and :func:`warn_damaged`
+names each damaged file, why, and what to do in one warning at the top of every page.
+
 A page's choices live in the URL (``/teachers?t_run=mkd_streams``): :func:`from_url` seeds a widget
 from the query before the widget is drawn, :func:`to_url` writes its value back after.
 """
@@ -17,14 +22,16 @@ from the query before the widget is drawn, :func:`to_url` writes its value back 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
+import checks
 from kdlab.codec import VIDEO_EXTENSIONS, Representations, extract
 from kdlab.errors import KdlabError
 from kdlab.paths import REPO_ROOT, samples_dir
@@ -159,79 +166,200 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def _read_json(path: str, mtime: float) -> dict | None:
+def _read_bytes(path: str) -> tuple[bytes | None, str | None]:
+    """The file's bytes, or ``(None, why not)``."""
     try:
-        value = json.loads(Path(path).read_text())
-    except (OSError, ValueError):  # a folder that is not kdlab's: treat its files as absent
-        return None
-    return value if isinstance(value, dict) else None
+        return Path(path).read_bytes(), None
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror})"
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _read_json(path: str, mtime: float) -> tuple[dict | None, str | None]:
+    """``(value, None)``, or ``(None, why)`` for a file that is unreadable or does not fit its schema
+    (:func:`checks.json_problem`)."""
+    data, why = _read_bytes(path)
+    return (None, why) if why else checks.json_problem(data, Path(path).name)
 
 
 def read_json(path: Path) -> dict | None:
-    """A JSON object file, or None when it is missing or not a JSON object."""
-    return _read_json(str(path), _mtime(path)) if path.exists() else None
+    """A JSON file of the runs folder or data set, checked (:data:`checks.SCHEMAS`); None when missing or damaged."""
+    return _read_json(str(path), _mtime(path))[0] if path.exists() else None
 
 
 def study(folder: Path) -> dict | None:
-    """``study.json`` (steps, results: runs, ablation, compression) or None."""
+    """``study.json`` (steps, results: runs, claims, seeds, compression) or None."""
     return read_json(folder / "study.json")
 
 
+def study_results(folder: Path) -> dict:
+    """``study.json``'s ``results`` (``{}`` without one)."""
+    return (study(folder) or {}).get("results") or {}
+
+
 def summary(run: Path) -> dict:
+    """``summary.json`` (``{}`` when missing or damaged)."""
     return read_json(run / "summary.json") or {}
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _metrics_problem(path: str, mtime: float) -> str | None:
+    data, why = _read_bytes(path)
+    return why or checks.metrics_problem(data)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _metrics(path: str, mtime: float) -> list[dict]:
-    from kdlab.engine import io
+    from kdlab.engine.io import read_csv
 
-    return io.read_csv(path)
+    return read_csv(path)
 
 
 def metrics(run: Path) -> list[dict]:
-    """``metrics.csv`` rows (numbers parsed), ``[]`` for fusion runs."""
-    return _metrics(str(run / "metrics.csv"), _mtime(run / "metrics.csv"))
+    """``metrics.csv`` rows (numbers parsed by :func:`kdlab.engine.io.read_csv`); ``[]`` for fusion runs and
+    when the file is damaged (:func:`checks.metrics_problem`)."""
+    file = run / "metrics.csv"
+    if not file.exists() or _metrics_problem(str(file), _mtime(file)):
+        return []
+    return _metrics(str(file), _mtime(file))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _predictions(run: str, mtime: float) -> dict:
-    from kdlab.engine.runs import RunFolder
+def _predictions(run: str, mtime: float) -> dict | None:
+    """The arrays of ``run/predictions.npz``, read as :meth:`kdlab.engine.runs.RunFolder.predictions` does
+    (without importing torch); None when it is not a readable ``.npz``."""
+    try:
+        with np.load(Path(run) / "predictions.npz", allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error):
+        return None
 
-    return RunFolder(run).predictions()
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _predictions_problems(run: str, mtime: float) -> tuple[str | None, str | None]:
+    """Why the run's predictions cannot serve any page, and why not the teacher pages (None: they can)."""
+    p = _predictions(run, mtime)
+    if p is None:
+        return ("not a readable NumPy .npz archive",) * 2
+    why = checks.predictions_problem(p)
+    return why, why or checks.teachers_problem(p)
 
 
-def predictions(run: Path) -> dict | None:
-    """``predictions.npz`` as a dict of arrays, or None before the run has finished."""
+def predictions_problem(run: Path, teachers: bool = False) -> str | None:
+    """Why the run's ``predictions.npz`` is damaged for a page (with ``teachers``: a teacher page); None when it
+    is whole or absent."""
     file = run / "predictions.npz"
-    return _predictions(str(run), _mtime(file)) if file.exists() else None
+    if not file.exists():
+        return None
+    problems = _predictions_problems(str(run), _mtime(file))
+    return problems[1] if teachers else problems[0]
+
+
+def predictions(run: Path, teachers: bool = False) -> dict | None:
+    """``predictions.npz`` as a dict of arrays, checked for what a page needs (:func:`checks.predictions_problem`;
+    with ``teachers``, :func:`checks.teachers_problem` too); None before the run has finished or when damaged."""
+    file = run / "predictions.npz"
+    if not file.exists() or predictions_problem(run, teachers):
+        return None
+    return _predictions(str(run), _mtime(file))
 
 
 def runs_with_predictions(folder: Path, names: list[str], teachers: bool = False) -> list[str]:
-    """Runs that have predictions; with ``teachers``, only those that stored teacher logits."""
+    """Runs whose predictions are whole; with ``teachers``, only those that stored teacher logits."""
     out = []
     for name in names:
-        p = predictions(folder / name)
+        p = predictions(folder / name, teachers)
         if p is not None and (not teachers or len(p.get("teacher_names", ()))):
             out.append(name)
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _claims(folder: str, stamp: tuple) -> list[dict]:
-    from kdlab.engine.claims import evaluate_claims
+# --- damaged files ---------------------------------------------------------------------------------
 
-    return evaluate_claims(folder)
+#: The files of a run folder that the pages read, in the order a warning lists them.
+RUN_FILES = ("config.json", "summary.json", "metrics.csv", "predictions.npz")
+
+
+def _problem(path: Path) -> str | None:
+    """Why one file of the runs folder is damaged (None when it is whole or absent)."""
+    if not path.exists():
+        return None
+    if path.suffix == ".json":
+        return _read_json(str(path), _mtime(path))[1]
+    if path.name == "metrics.csv":
+        return _metrics_problem(str(path), _mtime(path))
+    return predictions_problem(path.parent, teachers=True)  # the teachers' arrays checked too
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _damaged(files: tuple[str, ...], stamp: tuple[float, ...]) -> dict[str, str]:
+    return {file: why for file in files if (why := _problem(Path(file)))}
+
+
+def damaged_files(folder: Path) -> dict[Path, str]:
+    """Every damaged file of the runs folder with its one-line reason: ``study.json`` and each run's
+    :data:`RUN_FILES`, checked as the loaders check them (re-checked when a file changes)."""
+    files = tuple(str(f) for f in [folder / "study.json", *(folder / n / f for n in run_names(folder) for f in RUN_FILES)])
+    return {Path(file): why for file, why in _damaged(files, tuple(_mtime(Path(f)) for f in files)).items()}
+
+
+def damaged_runs(folder: Path) -> set[str]:
+    """The runs with a damaged file."""
+    return {path.parent.name for path in damaged_files(folder) if path.parent != folder}
+
+
+def damaged_results(folder: Path) -> set[str]:
+    """The runs whose test results cannot be read: a damaged ``summary.json``, or a ``predictions.npz`` without the
+    arrays every page needs. :mod:`kdlab.engine.claims` reads those files itself, so their methods are left out of
+    the comparisons computed here."""
+    return {path.parent.name for path, why in damaged_files(folder).items()
+            if path.name == "summary.json" or (path.name == "predictions.npz" and predictions_problem(path.parent))}
+
+
+#: What to do about a damaged file: rerun the step that writes it.
+REMEDIES = {
+    "study.json": "rerun the study that wrote it (`kdlab demo --runs {folder}` for the demo): it skips finished runs "
+                  "and writes study.json again; meanwhile the pages use the runs' own files",
+    "run": "rerun the step that writes it: `kdlab train`, `distill` or `fuse` with `--force` into its run folder, "
+           "or delete the folder and rerun the study (it trains only what is missing)",
+}
+
+
+def warn_damaged(folder: Path) -> None:
+    """One warning naming every damaged file of the runs folder, why, and what to do; nothing when all are whole."""
+    damaged = damaged_files(folder)
+    if not damaged:
+        return
+    kinds = dict.fromkeys("study.json" if path == folder / "study.json" else "run" for path in damaged)
+    st.warning("**Damaged files**, left out where a page needs them:\n"
+               + "".join(f"- `{path}`: {why}\n" for path, why in damaged.items())
+               + "\n" + "; ".join(("For study.json: " if kind == "study.json" else "For a run's file: ")
+                                  + REMEDIES[kind].format(folder=folder) for kind in kinds) + ".")
+
+
+def _stamp(folder: Path) -> tuple[float, ...]:
+    """The modification times of the runs' predictions and summaries: a key that changes when a run does."""
+    return tuple(_mtime(folder / name / file) for name in run_names(folder) for file in ("predictions.npz", "summary.json"))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _claims(folder: str, keys: tuple[str, ...], stamp: tuple) -> list[dict]:
+    from kdlab.engine.claims import HEADLINE, evaluate_claims
+
+    return evaluate_claims(folder, tuple(c for c in HEADLINE if c.key in keys))
 
 
 def findings(folder: Path) -> list[dict]:
     """The paper's comparisons with their intervals and verdicts (:mod:`kdlab.engine.claims`):
     ``study.json``'s when the study has finished, else computed from the runs that have finished."""
-    claims = ((study(folder) or {}).get("results") or {}).get("claims")
+    claims = study_results(folder).get("claims")
     if claims:
         return claims
-    stamp = tuple(_mtime(folder / name / "predictions.npz") for name in run_names(folder))
-    return _claims(str(folder), stamp)
+    from kdlab.engine.claims import HEADLINE
+
+    damaged = {base_name(run) for run in damaged_results(folder)}  # the library would read them: leave their claims out
+    keys = tuple(c.key for c in HEADLINE if c.a not in damaged and c.b not in damaged)
+    return _claims(str(folder), keys, _stamp(folder)) if keys else []
 
 
 def experiment_rows(folder: Path) -> list[dict]:
@@ -241,8 +369,7 @@ def experiment_rows(folder: Path) -> list[dict]:
     that is still running has no ``study.json`` yet; its rows take their group from the demo study's steps.
     """
     names = run_names(folder)
-    results = (study(folder) or {}).get("results") or {}
-    rows = [dict(row) for row in results.get("runs", [])]
+    rows = [dict(row) for row in study_results(folder).get("runs", [])]
     listed = {row["run"] for row in rows}
     missing = [name for name in names if name not in listed and "test" in summary(folder / name)]
     if missing:
@@ -265,12 +392,10 @@ def _seed_summary(folder: str, bases: tuple[str, ...], stamp: tuple) -> list[dic
 def seed_intervals(folder: Path, bases: Sequence[str]) -> list[dict]:
     """Top-1 over seeds with its 95 % interval per method (:func:`kdlab.engine.claims.seed_summary`):
     ``study.json``'s ``results.seeds`` where it has the method, else computed from the runs."""
-    known = {row["run"]: row for row in ((study(folder) or {}).get("results") or {}).get("seeds", [])}
-    missing = tuple(b for b in bases if b not in known)
-    computed = []
-    if missing:
-        stamp = tuple(_mtime(folder / name / "predictions.npz") for name in run_names(folder))
-        computed = _seed_summary(str(folder), missing, stamp)
+    known = {row["run"]: row for row in study_results(folder).get("seeds", [])}
+    damaged = {base_name(run) for run in damaged_results(folder)}  # the library would read them: left out
+    missing = tuple(b for b in bases if b not in known and b not in damaged)
+    computed = _seed_summary(str(folder), missing, _stamp(folder)) if missing else []
     return list(known.values()) + computed
 
 
@@ -282,14 +407,21 @@ def base_name(run: str) -> str:
 
 
 def representation(run: Path) -> str | None:
-    """The representation a trained run reads (``iframe``, ``mv``, ``residual``), from its summary."""
-    return summary(run).get("representation")
+    """The representation a trained run reads (``iframe``, ``mv``, ``residual``): its summary's, else its config's
+    (``model.representation``, when the summary is damaged); None for a fusion."""
+    model = (read_json(run / "config.json") or {}).get("model") or {}
+    return summary(run).get("representation") or model.get("representation")
+
+
+def is_fusion(run: Path) -> bool:
+    """Whether the run is a late fusion (``kdlab fuse``): its summary says so, or it has no ``config.json``
+    (a fusion writes none; a trained run always has one)."""
+    return summary(run).get("kind") == "fusion" or not (run / "config.json").exists()
 
 
 def distillation_runs(folder: Path, names: list[str]) -> list[str]:
     """Runs that learned from teachers and stored their logits (fusions left out: their streams are not teachers)."""
-    return [name for name in runs_with_predictions(folder, names, teachers=True)
-            if summary(folder / name).get("kind") != "fusion"]
+    return [name for name in runs_with_predictions(folder, names, teachers=True) if not is_fusion(folder / name)]
 
 
 def temperature(run: Path, default: float = 4.0) -> float:
@@ -431,16 +563,23 @@ def sample_videos() -> list[Path]:
 
 
 def clip_path(root: Path, video_id: str) -> Path | None:
-    """The file of a ``video_ids`` entry (``Class/v_Class_g01_c01``): the id plus the extension on disk."""
+    """The file of a ``video_ids`` entry (``Class/v_Class_g01_c01``): the id plus the extension on disk.
+
+    None when there is none, and for an id that would leave ``root`` (absolute, ``..``, or a link out of it):
+    ids come from run files, which may be damaged or foreign.
+    """
+    if not checks.inside(video_id):
+        return None
     for ext in VIDEO_EXTENSIONS:
         path = root / f"{video_id}{ext}"
-        if path.exists():
+        if path.is_file() and checks.within(path, root):
             return path
     return None
 
 
 def synth_clips(root: Path) -> dict[str, dict]:
-    """``{"Class/v_...": clip entry}`` of the synthetic set's ``synth.json`` (its latent factors), or ``{}``."""
+    """``{"Class/v_...": clip entry}`` of the synthetic set's ``synth.json`` (its latent factors), or ``{}``
+    (also when it is damaged: the clips are shown without their factors)."""
     data = read_json(root / "synth.json") or {}
     return {f"{c['class_name']}/{c['video']}": c for c in data.get("clips", [])}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -507,3 +508,122 @@ def test_the_first_page_starts_without_torch():
     code = "import sys; sys.path.insert(0, 'dashboard'); import state, widgets; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# --- damaged run folders -------------------------------------------------------------------------
+
+ALL_RUNS = {*TEACHERS, "fusion_teachers", "student_ce", "mkd_streams"}
+#: The runs each page offers on the fixture's study (Fusion: the I-frame choices; Results: the table's rows).
+SHOWN = {"teachers": {"fusion_teachers", "mkd_streams"}, "confusion": ALL_RUNS, "distillation": {"mkd_streams"},
+         "fusion": {"teacher_iframe", "student_ce", "mkd_streams"}, "results": ALL_RUNS}
+RUN_BOXES = {"teachers": "t_run", "confusion": "c_run_a", "distillation": "d_run", "fusion": "f_iframe"}
+
+
+def shown_runs(at: AppTest, page: str) -> set[str]:
+    """The runs a page offers: its run box's options (Fusion's as ``name (group)``), or the Results page's table."""
+    if page == "results":
+        return set(next(d.value for d in at.dataframe if "test top-1 (%)" in d.value.columns)["run"])
+    return {option.split(" (")[0] for box in at.selectbox if box.key == RUN_BOXES[page] for option in box.options}
+
+
+def copy_study(study: Path, tmp_path: Path) -> Path:
+    runs = tmp_path / "runs"
+    shutil.copytree(study, runs)
+    return runs
+
+
+def rewrite_predictions(run: Path, **arrays) -> None:
+    """The run's predictions.npz with ``arrays`` replaced (None: left out)."""
+    p = RunFolder(run).predictions() | arrays
+    io.save_npz(run / "predictions.npz", **{k: v for k, v in p.items() if v is not None})
+
+
+def every_page_despite(runs: Path, damaged: str, left_out: dict[str, set[str]]) -> AppTest:
+    """Open every page on a study with one damaged file (``damaged``, relative to ``runs``): no exception,
+    one warning that names the file and what to do, and every run shown but those ``left_out`` (by page)."""
+    at = open_page(runs)
+    for page, script in PAGES.items():
+        if page != "motion_vectors":
+            at.switch_page(script).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        named = [w.value for w in at.warning if str(runs / damaged) in w.value]
+        assert len(named) == 1 and "rerun" in named[0], (page, texts(at.warning))
+        if page == "motion_vectors":
+            assert len(charts(at)) == 5 and len(at.selectbox(key="mv_clip").options) == 8
+        else:
+            assert shown_runs(at, page) == SHOWN[page] - left_out.get(page, set()), page
+    return at
+
+
+@pytest.mark.parametrize("text", ['{"steps": [{"name": "teacher_iframe", "gro', '{"steps": [{"group": "teachers"}]}',
+                                  '{"steps": [], "results": {"runs": [{"run": "x", "top1": "high"}]}}', "[]"],
+                         ids=["truncated", "steps-without-names", "text-for-a-number", "not-an-object"])
+def test_a_malformed_study_json(study, tmp_path, text):
+    runs = copy_study(study, tmp_path)
+    (runs / "study.json").write_text(text)
+    at = every_page_despite(runs, "study.json", {})
+    at.switch_page(PAGES["results"]).run()
+    assert evaluate_claims(runs)[0]["verdict"] in texts(at.markdown), "findings computed from the runs themselves"
+
+
+def test_a_metrics_csv_that_is_not_utf8(study, tmp_path):
+    runs = copy_study(study, tmp_path)
+    (runs / "student_ce" / "metrics.csv").write_bytes("epoch,loss\n0,1.5\n".encode("utf-16"))
+    at = every_page_despite(runs, "student_ce/metrics.csv", {})
+    at.switch_page(PAGES["results"]).run()
+    assert set(at.multiselect(key="r_runs").options) == {*TEACHERS, "mkd_streams"}  # its learning curve left out
+
+
+def test_predictions_without_a_key(study, tmp_path):
+    runs = copy_study(study, tmp_path)
+    rewrite_predictions(runs / "mkd_streams", labels=None)
+    every_page_despite(runs, "mkd_streams/predictions.npz",
+                       {page: {"mkd_streams"} for page in ("teachers", "confusion", "distillation", "fusion")})
+
+
+@pytest.mark.parametrize("run, arrays, left_out", [
+    ("student_ce", {"logits": np.zeros((8, 5), np.float32)}, ("confusion", "fusion")),  # 5 classes, 4 names
+    ("teacher_iframe", {"labels": np.zeros(7, np.int64)}, ("confusion", "fusion")),  # 7 labels, 8 clips
+    ("mkd_streams", {"teacher_logits": np.zeros((3, 7, 4), np.float32)}, ("teachers", "distillation")),
+], ids=["classes", "labels", "teacher-logits"])
+def test_predictions_with_mismatched_shapes(study, tmp_path, run, arrays, left_out):
+    """A page leaves the run out where it needs the mismatched arrays; the teachers' logits only matter to teacher pages."""
+    runs = copy_study(study, tmp_path)
+    rewrite_predictions(runs / run, **arrays)
+    every_page_despite(runs, f"{run}/predictions.npz", {page: {run} for page in left_out})
+
+
+def test_a_summary_json_with_text_for_a_number(study, tmp_path):
+    runs = copy_study(study, tmp_path)
+    summary = RunFolder(runs / "mkd_streams").summary()
+    summary["test"]["top1"], summary["params"] = "86.7 %", "177 k"
+    io.write_json(runs / "mkd_streams" / "summary.json", summary)
+    at = every_page_despite(runs, "mkd_streams/summary.json", {})  # its stream read from config.json instead
+    at.switch_page(PAGES["teachers"]).run()
+    assert not at.exception and at.selectbox(key="t_run").value == "mkd_streams"  # its predictions are whole
+
+
+def test_a_video_id_outside_the_data_set(study, tmp_path):
+    """A run whose video ids climb out of the data set (``..``) is left out, and no id opens a file outside it."""
+    runs = copy_study(study, tmp_path)
+    data = study.parent / "data"
+    outside = tmp_path / "outside" / "v_escape.avi"
+    outside.parent.mkdir()
+    shutil.copy(next(data.rglob("*.avi")), outside)
+    escape = str(Path(os.path.relpath(outside, data)).with_suffix(""))
+    assert ".." in escape and (data / f"{escape}.avi").exists()
+    ids = RunFolder(runs / "mkd_streams").predictions()["video_ids"].copy()
+    ids[:] = escape
+    rewrite_predictions(runs / "mkd_streams", video_ids=ids)
+    every_page_despite(runs, "mkd_streams/predictions.npz",
+                       {page: {"mkd_streams"} for page in ("teachers", "confusion", "distillation", "fusion")})
+
+    sys.path.insert(0, str(APP.parent))
+    try:
+        import state
+    finally:
+        sys.path.remove(str(APP.parent))
+    assert state.clip_path(data, escape) is None
+    assert state.clip_path(data, str(outside.with_suffix(""))) is None  # an absolute id
+    inside = str(next(data.rglob("*.avi")).relative_to(data).with_suffix(""))
+    assert state.clip_path(data, inside) == data / f"{inside}.avi"

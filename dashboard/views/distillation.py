@@ -24,6 +24,7 @@ st.caption("A student learns from its teachers' soft targets: their class probab
            "`kdlab.losses`; nothing is retrained.")
 
 folder = state.runs_dir()
+state.warn_damaged(folder)
 names = state.require_runs(folder)
 runs = state.distillation_runs(folder, names)
 if not runs:
@@ -35,7 +36,7 @@ preferred = "mkd_streams" if "mkd_streams" in runs else runs[0]
 state.from_url("d_run", preferred, runs)
 run = st.selectbox("Distillation run", runs, key="d_run")
 state.to_url("d_run", preferred)
-p = state.predictions(folder / run)
+p = state.predictions(folder / run, teachers=True)
 teachers = [str(n) for n in p["teacher_names"]]
 classes = [str(c) for c in p["classes"]]
 labels = np.asarray(p["labels"], np.int64)

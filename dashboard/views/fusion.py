@@ -20,12 +20,14 @@ st.caption("CoViAR classifies with three networks, one per stream of the compres
            "recomputed from the runs' stored logits (`kdlab.engine.fuse`, `kdlab.models.late_fusion`).")
 
 folder = state.runs_dir()
+state.warn_damaged(folder)
 names = state.require_runs(folder)
 finished = state.runs_with_predictions(folder, names)
 candidates = {stream: [n for n in finished if state.representation(folder / n) == stream] for stream in STREAMS}
 missing = [STREAMS[s] for s, runs in candidates.items() if not runs]
 if missing:
-    st.info(f"Fusion needs a finished run for each stream; none yet for {', '.join(missing)} in `{folder}` "
+    damaged = " (or only damaged ones, named above)" if state.damaged_runs(folder) else ""
+    st.info(f"Fusion needs a finished run for each stream; none yet{damaged} for {', '.join(missing)} in `{folder}` "
             f"(teacher_iframe, teacher_mv, teacher_residual). {state.make_runs(folder)}.")
     st.stop()
 groups = {step["name"]: step.get("group", "") for step in (state.study(folder) or {}).get("steps", [])}

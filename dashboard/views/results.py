@@ -20,12 +20,13 @@ WORDS = {1: "better", -1: "worse", 0: "no difference detected"}
 
 st.title("Results")
 folder = state.runs_dir()
+state.warn_damaged(folder)
 names = state.require_runs(folder)
 study = state.study(folder) or {}
 results = study.get("results") or {}
 rows = state.experiment_rows(folder)
 if not study:
-    st.caption(f"No study.json in `{folder}`: the table is built from the runs' summaries.")
+    st.caption(f"No study.json in `{folder}` (or a damaged one): the table is built from the runs' summaries.")
 
 
 def claim_card(claim: dict) -> None:
@@ -61,7 +62,7 @@ st.subheader("Findings")
 claims = state.findings(folder)
 headline = [c for c in claims if c["key"] in HEADLINE_KEYS]
 cards = [(claim_card, c) for c in headline]
-if results.get("compression", {}).get("param_ratio"):
+if (results.get("compression") or {}).get("param_ratio"):
     cards.append((compression_card, results["compression"]))
 if not cards:
     st.info("No comparison yet: the findings need the students (student_ce, kd_single, mkd_streams) to have finished.")

@@ -18,6 +18,7 @@ from kdlab.losses import confidence_weights, entropy_weights
 
 st.title("Teachers")
 folder = state.runs_dir()
+state.warn_damaged(folder)
 names = state.require_runs(folder)
 runs = state.runs_with_predictions(folder, names, teachers=True)
 if not runs:
@@ -28,7 +29,7 @@ default = "mkd_streams" if "mkd_streams" in runs else runs[0]
 state.from_url("t_run", default, runs)
 run = st.selectbox("Distillation (or fusion) run", runs, key="t_run")
 state.to_url("t_run", default)
-p = state.predictions(folder / run)
+p = state.predictions(folder / run, teachers=True)
 teachers = [str(n) for n in p["teacher_names"]]
 classes = [str(c) for c in p["classes"]]
 summary = state.summary(folder / run)
