@@ -125,7 +125,8 @@ class Distiller(nn.Module):
         loss = self.loss_module
         x = _select(inputs, self.student, "student")
         feat_s = self.student.forward_features(x)
-        logits = self.student.forward_head(feat_s, _num_segments(x))
+        # float32 logits: under autocast the losses' softmaxes then run in float32 (a no-op without it)
+        logits = self.student.forward_head(feat_s, _num_segments(x)).float()
         losses = {"loss_ce": self.ce_weight * cross_entropy(logits, target)}
         if not loss.uses_teachers:
             return logits, losses

@@ -35,6 +35,7 @@ from typing import Any
 from kdlab.errors import ConfigError
 
 REPRESENTATIONS = ("iframe", "mv", "residual")
+AMP_MODES = ("off", "bf16", "fp16")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
@@ -55,6 +56,7 @@ class DataConfig:
     batch_size: int = 32
     workers: int = 2  # DataLoader worker processes (0: load in the training process)
     cache_dir: str = ""  # default: <root>/cache
+    pin_memory: bool = False  # page-locked batches, copied to a GPU without blocking (ignored on a CPU)
 
 
 @dataclass
@@ -65,6 +67,9 @@ class ModelConfig:
     width_mult: float = 0.0  # 0: the architecture's own
     drop_rate: float = 0.0
     zero_init_residual: bool = False  # ResNets: each residual block starts as the identity (steadier from scratch)
+    weights: str = ""  # ImageNet weights from this file (a torchvision state_dict) instead of the torch hub; needs pretrained
+    channels_last: bool = False  # NHWC memory format (faster convolutions on tensor cores)
+    compile: bool = False  # torch.compile the network (slower start, faster steps on a GPU)
 
 
 @dataclass
@@ -80,6 +85,7 @@ class OptimConfig:
     backbone_lr_mult: float = 1.0  # CoViAR trains pretrained backbones at 0.01x
     val_every: int = 1  # epochs between validations on the held-out groups (0: never; the last epoch is kept)
     grad_clip: float = 0.0  # 0: off
+    amp: str = "off"  # mixed precision: bf16 | fp16 (with a gradient scaler) | off
 
 
 @dataclass
@@ -217,6 +223,11 @@ def validate(config: RunConfig) -> RunConfig:
         (k.loss == "ce" or bool(k.teachers), "distill.teachers", f"at least one run folder for loss {k.loss!r}", k.teachers),
         (not m.zero_init_residual or m.arch.startswith("resnet"), "model.zero_init_residual",
          "false for a network that is not a ResNet", m.zero_init_residual),
+        (o.amp in AMP_MODES, "optim.amp", f"one of {list(AMP_MODES)}", o.amp),
+        (not m.weights or m.pretrained, "model.weights",
+         "no file unless model.pretrained = true (set both to load ImageNet weights from a file)", m.weights),
+        (not m.weights or Path(m.weights).is_file(), "model.weights",
+         "an existing file of ImageNet weights (e.g. resnet152-394f9c45.pth from torch's hub cache)", m.weights),
     ]
     for ok, key, expected, value in checks:
         if not ok:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from kdlab.engine import distributed, io
+from kdlab.engine import accel, distributed, io
 from kdlab.engine.loading import make_dataset, make_loader, progress_enabled
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.runs import RunFolder
@@ -29,6 +29,7 @@ class EvalData:
 
     def __init__(self, dataset, config, context):
         self.dataset = dataset
+        self.amp = config.optim.amp  # evaluated under the run's autocast
         self.indices = list(range(context.rank, len(dataset), context.world_size))
         self.loader = make_loader(torch.utils.data.Subset(dataset, self.indices), config, shuffle=False)
 
@@ -50,9 +51,10 @@ def predict_many(models, data: EvalData, context, show: bool = False, desc: str 
     for inputs, labels, ids in tqdm(data.loader, desc=desc, leave=False, disable=not show):
         if isinstance(inputs, dict):
             inputs = inputs[models[0].representation]
-        inputs = inputs.to(context.device)
-        for out, m in zip(outputs, models):
-            out.append(m(inputs).float().cpu().numpy())
+        inputs = inputs.to(context.device, non_blocking=True)
+        with accel.autocast(context.device, getattr(data, "amp", "off")):
+            for out, m in zip(outputs, models):
+                out.append(m(inputs).float().cpu().numpy())
     for m, mode in zip(models, modes):
         m.train(mode)
     dataset = data.dataset

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 
 from kdlab.data.dataset import CompressedVideoDataset, collate
 from kdlab.data.splits import read_class_index, read_list, validation_split
-from kdlab.engine import distributed
+from kdlab.engine import accel, distributed
 from kdlab.engine.config import RunConfig
 from kdlab.errors import KdlabError
 from kdlab.progress import quiet
@@ -56,6 +56,7 @@ def make_loader(dataset, config: RunConfig, shuffle: bool, sampler=None) -> Data
     return DataLoader(
         dataset, batch_size=config.data.batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
         num_workers=workers, collate_fn=collate, drop_last=False,
+        pin_memory=accel.use_pinned_memory(config.data.pin_memory, config.device),
         # the workers' base seed from a generator of its own, not from torch's global one (which a
         # resumed run would have drawn from at another point): items are seeded by (seed, epoch, index)
         generator=torch.Generator().manual_seed(config.seed),

@@ -34,6 +34,7 @@ from kdlab.engine import io
 from kdlab.engine.config import RunConfig, config_from_dict
 from kdlab.errors import ConfigError, RunError
 from kdlab.models import create_model
+from kdlab.models.stems import WeightsFileError
 
 
 class RunFolder:
@@ -151,7 +152,7 @@ class RunFolder:
 
 
 def build_model(config: RunConfig, num_classes: int) -> torch.nn.Module:
-    """The student network of ``config`` (random or ImageNet weights)."""
+    """The student network of ``config`` (random or ImageNet weights: ``model.weights``, a local file, or torchvision's)."""
     m = config.model
     options = {"drop_rate": m.drop_rate}
     if m.width_mult:
@@ -159,6 +160,9 @@ def build_model(config: RunConfig, num_classes: int) -> torch.nn.Module:
     if m.zero_init_residual:
         options["zero_init_residual"] = True
     try:
-        return create_model(m.arch, representation=m.representation, num_classes=num_classes, pretrained=m.pretrained, **options)
+        return create_model(m.arch, representation=m.representation, num_classes=num_classes,
+                            pretrained=m.weights or m.pretrained, **options)
+    except WeightsFileError as exc:
+        raise ConfigError(f"model.weights: {exc}") from None
     except ConfigError as exc:
         raise ConfigError(f"model.arch / model options: {exc}") from None

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from kdlab.data.dataset import EpochSampler
 from kdlab.distill import Distiller
-from kdlab.engine import distributed, io
+from kdlab.engine import accel, distributed, io
 from kdlab.engine.config import RunConfig
 from kdlab.engine.evaluate import EvalData, predict, predict_many, protocol_name, teacher_test_logits
 from kdlab.engine.loading import make_dataset, make_loader, part_records, progress_enabled
@@ -84,9 +84,7 @@ def make_optimizer(config: RunConfig, distiller: Distiller) -> torch.optim.Optim
 
 
 def _to(inputs, device):
-    if isinstance(inputs, dict):
-        return {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
-    return inputs.to(device, non_blocking=True)
+    return accel.to_device(inputs, device)
 
 
 def train(config: RunConfig, force: bool = False) -> RunFolder:
@@ -146,6 +144,9 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
 
     # -- model, loss, optimiser, resume --------------------------------------------------------
     student = build_model(config, num_classes)
+    m = config.model
+    for net in [student, *teachers]:  # NHWC weights, compiled (each off by default)
+        accel.prepare_model(net, m.channels_last, m.compile)
     loss_module = build_loss(config.distill.loss, **config.distill.loss_options)
     distiller = Distiller(student, teachers, loss_module, config.distill.ce_weight, config.distill.kd_weight).to(device)
     optimizer = make_optimizer(config, distiller)
@@ -157,6 +158,8 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
         distiller.student.load_state_dict(state["student"])
         distiller.loss_module.load_state_dict(state["loss_module"])
         optimizer.load_state_dict(state["optimizer"])
+        if "scaler" in state:  # fp16's loss scale carries over
+            accel.grad_scaler(optimizer, device, config.optim.amp).load_state_dict(state["scaler"])
         start_epoch, best = int(state["epoch"]) + 1, dict(state["best"])
         # the epochs' rows travel in the checkpoint: one atomic write per epoch, metrics.csv rebuilt
         rows = [dict(r) for r in state["rows"]] if "rows" in state else [
@@ -203,8 +206,9 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
             }
             if improved:
                 io.save_torch(run.best_checkpoint, checkpoint)
+            scaler = accel.grad_scaler(optimizer, device, config.optim.amp)
             io.save_torch(run.last_checkpoint, {**checkpoint, "optimizer": optimizer.state_dict(), "best": best,
-                                                "rows": rows})
+                                                "rows": rows, **({"scaler": scaler.state_dict()} if scaler else {})})
             io.write_csv(run.metrics_file, rows)
             if show:
                 shown = {k: round(v, 4) for k, v in row.items() if isinstance(v, float)}
@@ -219,7 +223,7 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
     models = [distiller.student]
     if best["epoch"] != config.optim.epochs - 1:
         weights = distributed.broadcast_object(context, run.checkpoint("best")["student"] if context.is_main else None)
-        models.append(build_model(config, num_classes).to(device))
+        models.append(accel.prepare_model(build_model(config, num_classes), m.channels_last, m.compile).to(device))
         models[-1].load_state_dict(weights)
     tested, labels, ids = predict_many(models, test_data, context, show, desc="test")
     logits, best_logits = tested[0], tested[-1]
@@ -236,24 +240,22 @@ def train_epoch(model, distiller: Distiller, loader, optimizer, epoch: int, stor
     """One pass over the training data; returns the mean of each named loss and the train accuracy."""
     distiller.train()
     device = context.device
+    scaler = accel.grad_scaler(optimizer, device, config.optim.amp)  # fp16 only
     sums: dict[str, float] = {}
     correct = seen = 0
     started = time.perf_counter()
     for inputs, labels, ids in tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not show):
         inputs = _to(inputs if isinstance(inputs, dict) else {config.model.representation: inputs}, device)
-        labels = labels.to(device)
+        labels = labels.to(device, non_blocking=True)
         teacher_logits = None
         if stored is not None:
             teacher_logits = torch.from_numpy(np.stack([stored[v] for v in ids], axis=1)).to(device)
-        logits, losses = model(inputs, labels, epoch, teacher_logits)
+        with accel.autocast(device, config.optim.amp):
+            logits, losses = model(inputs, labels, epoch, teacher_logits)
         loss = sum(losses.values())
         if not torch.isfinite(loss):
             raise RunError(f"epoch {epoch}: the loss became {loss.item()} (lower optim.lr?)")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.optim.grad_clip:
-            torch.nn.utils.clip_grad_norm_(distiller.learnable_parameters(), config.optim.grad_clip)
-        optimizer.step()
+        accel.backward_step(loss, optimizer, distiller.learnable_parameters(), config.optim.grad_clip, scaler)
         batch = len(labels)
         for name, value in losses.items():
             sums[name] = sums.get(name, 0.0) + float(value.detach()) * batch

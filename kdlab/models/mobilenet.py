@@ -96,7 +96,7 @@ def _register_mobilenet(name: str, variant: str, default_width: float) -> None:
     def factory(
         representation: str = "iframe",
         num_classes: int = 1000,
-        pretrained: bool = False,
+        pretrained: bool | str = False,
         width_mult: float = default_width,
         drop_rate: float = 0.2,
     ) -> MobileNetV3:
@@ -108,7 +108,8 @@ def _register_mobilenet(name: str, variant: str, default_width: float) -> None:
                     f" got width_mult={width_mult}; set pretrained=false"
                 )
             load_pretrained(
-                model, f"mobilenet_v3_{variant}", conv1_key="features.0.0.weight", classifier_prefix="classifier.3."
+                model, f"mobilenet_v3_{variant}", conv1_key="features.0.0.weight", classifier_prefix="classifier.3.",
+                source=pretrained,
             )
         return model
 

@@ -43,12 +43,13 @@ def create_model(
     name: str,
     representation: str = "iframe",
     num_classes: int = 1000,
-    pretrained: bool = False,
+    pretrained: bool | str = False,
     **kwargs: Any,
 ) -> TSNNet:
     """Build the registered model ``name`` for one representation (``iframe``, ``mv`` or ``residual``).
 
-    ``kwargs`` go to the factory (e.g. ``width_mult``, ``layers``, ``drop_rate``). The returned
+    ``pretrained`` is ``True`` for torchvision's ImageNet weights (downloaded or in torch's hub cache)
+    or the path of a local file holding them. ``kwargs`` go to the factory (e.g. ``width_mult``, ``layers``, ``drop_rate``). The returned
     model's ``arch`` is ``name``. Unknown names or representations raise :class:`ConfigError`.
     """
     if name not in _MODELS:

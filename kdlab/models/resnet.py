@@ -161,7 +161,7 @@ def _register_resnet(name: str, tv_name: str, default_width: float, description:
     def factory(
         representation: str = "iframe",
         num_classes: int = 1000,
-        pretrained: bool = False,
+        pretrained: bool | str = False,
         width_mult: float = default_width,
         layers: Sequence[int] | None = None,
         drop_rate: float = 0.0,
@@ -176,7 +176,7 @@ def _register_resnet(name: str, tv_name: str, default_width: float, description:
                     f"pretrained=true needs the full-size {tv_name} (width_mult=1, layers={list(default_layers)}),"
                     f" got width_mult={width_mult}, layers={list(layers)}; set pretrained=false"
                 )
-            load_pretrained(model, tv_name, conv1_key="conv1.weight", classifier_prefix="fc.")
+            load_pretrained(model, tv_name, conv1_key="conv1.weight", classifier_prefix="fc.", source=pretrained)
         return model
 
     factory.__name__ = factory.__qualname__ = name

@@ -21,13 +21,16 @@ representation channels stem
 - attributes ``representation``, ``num_features`` (D), ``num_classes``, ``arch`` (registry name);
 - ``get_classifier() -> nn.Linear``: the final linear layer.
 
-Pretrained weights come from torchvision's weights API. For ``mv`` the RGB ``conv1`` kernel
+Pretrained weights come from torchvision's weights API (downloaded, or read from torch's hub cache)
+or from a local file of the same state_dict (``pretrained="path/to/resnet152.pth"``). For ``mv`` the RGB ``conv1`` kernel
 ``(O, 3, k, k)`` is averaged over its input channels and repeated to ``(O, 2, k, k)`` (TSN's
 cross-modality initialisation). Note: pytorch-coviar's ``model.py`` instead replaces ``conv1`` by
 a freshly initialised ``Conv2d(2, 64)``; kdlab keeps the ImageNet edge detectors.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -76,26 +79,74 @@ def fetch_torchvision_state_dict(tv_name: str) -> dict[str, Tensor]:
         raise ConfigError(
             f"pretrained=true needs torchvision's ImageNet weights {weights} ({weights.url}), which could not be"
             f" loaded ({type(exc).__name__}: {exc}). pretrained=true needs internet access or a torch hub cache"
-            f" ($TORCH_HOME/hub/checkpoints, now {torch.hub.get_dir()}/checkpoints); otherwise set pretrained=false."
+            f" ($TORCH_HOME/hub/checkpoints, now {torch.hub.get_dir()}/checkpoints); or copy the file there, or give it"
+            f" as model.weights=path/to/{weights.url.rsplit('/', 1)[-1]}; otherwise set pretrained=false."
         ) from exc
 
 
-def load_pretrained(model: TSNNet, tv_name: str, conv1_key: str, classifier_prefix: str) -> None:
+class WeightsFileError(ConfigError):
+    """A local weights file (``model.weights``) that cannot be read or does not fit the network."""
+
+
+def read_weights_file(path: str | Path, tv_name: str) -> dict[str, Tensor]:
+    """The state_dict in ``path``: ``torch.save(net.state_dict(), path)`` of torchvision's ``tv_name``
+    (as in torch's hub cache, e.g. ``resnet152-394f9c45.pth``), also wrapped as ``{"state_dict": ...}``
+    or ``{"model": ...}``, keys optionally prefixed ``module.`` (DistributedDataParallel).
+
+    Raises :class:`WeightsFileError` naming the file and the architecture it should hold.
+    """
+    path = Path(path)
+    expected = f"expected torchvision's {tv_name} ImageNet weights (a state_dict saved with torch.save)"
+    if not path.is_file():
+        raise WeightsFileError(f"{path}: file not found; {expected}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling, zip and I/O errors all mean "not a weights file"
+        reason = f"{type(exc).__name__}: " + (str(exc).strip().splitlines() or [""])[0][:100]
+        raise WeightsFileError(f"{path}: not a PyTorch weights file ({reason}); {expected}") from None
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not state or not all(isinstance(v, Tensor) for v in state.values()):
+        raise WeightsFileError(f"{path}: holds no state_dict of tensors; {expected}")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def _misfit(model: TSNNet, state: dict[str, Tensor], skipped: tuple[str, ...]) -> str:
+    """What keeps ``state`` (with ``model``'s own ``conv1`` already adapted) from loading into
+    ``model``, in a few words; ``""`` when it fits. Keys starting with ``skipped`` are not needed."""
+    own = {k: v.shape for k, v in model.state_dict().items()
+           if not k.startswith(skipped) and not k.endswith("num_batches_tracked")}
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own and not k.startswith(skipped) and not k.endswith("num_batches_tracked")]
+    shapes = [f"{k} is {tuple(state[k].shape)}, not {tuple(own[k])}" for k in own if k in state and state[k].shape != own[k]]
+    problems = [f"{len(missing)} tensors missing (e.g. {missing[0]})"] if missing else []
+    problems += [f"{len(unexpected)} unexpected (e.g. {unexpected[0]})"] if unexpected else []
+    problems += [f"{len(shapes)} of other shapes (e.g. {shapes[0]})"] if shapes else []
+    return "; ".join(problems)
+
+
+def load_pretrained(model: TSNNet, tv_name: str, conv1_key: str, classifier_prefix: str,
+                    source: bool | str | Path = True) -> None:
     """Load torchvision's ImageNet weights of ``tv_name`` into ``model``, CoViAR-style.
 
-    The final classifier (``classifier_prefix``) keeps its fresh initialisation (CoViAR replaces ``fc``);
-    ``conv1_key`` is adapted to the representation's channels; ``data_bn`` keeps its defaults.
+    ``source`` is ``True`` (torchvision's download, or the file already in torch's hub cache) or the
+    path of a local weights file (:func:`read_weights_file`; clusters without internet). The final
+    classifier (``classifier_prefix``) keeps its fresh initialisation (CoViAR replaces ``fc``);
+    ``conv1_key`` ``(O, 3, k, k)`` is adapted to the representation's channels; ``data_bn`` keeps its defaults.
     """
-    state = fetch_torchvision_state_dict(tv_name)
+    from_file = not isinstance(source, bool)
+    state = read_weights_file(source, tv_name) if from_file else fetch_torchvision_state_dict(tv_name)
     state = {k: v for k, v in state.items() if not k.startswith(classifier_prefix)}
-    state[conv1_key] = adapt_conv1_weight(state[conv1_key], IN_CHANNELS[model.representation])
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    stray = [k for k in missing if not k.startswith((classifier_prefix, "data_bn."))]
-    if stray or unexpected:
-        raise ConfigError(
-            f"pretrained weights of {tv_name} do not fit {type(model).__name__}:"
-            f" missing {stray}, unexpected {unexpected}"
+    if conv1_key in state and state[conv1_key].dim() == 4:
+        state[conv1_key] = adapt_conv1_weight(state[conv1_key], IN_CHANNELS[model.representation])
+    problem = _misfit(model, state, (classifier_prefix, "data_bn."))
+    if problem:
+        where = f"{source}: " if from_file else ""
+        raise (WeightsFileError if from_file else ConfigError)(
+            f"{where}does not fit {tv_name} ({problem}); expected torchvision's {tv_name} ImageNet weights"
         )
+    model.load_state_dict(state, strict=False)
 
 
 class TSNNet(nn.Module):
