@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.kdlab-installed
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k codec"`.
 PYTEST_ARGS ?=
 
-.PHONY: install demo study test lab book dashboard bench clean
+.PHONY: install demo study test lab book dashboard bench gpu-check clean
 
 install: $(STAMP)
 
@@ -40,6 +40,11 @@ dashboard: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/kdlab bench codec
+
+# on a GPU machine, with kdlab installed in $(PYTHON) (pip install -e .): bench train at full size, GPU and
+# 2-process torchrun smoke runs; prints PASS/FAIL (a few minutes)
+gpu-check:
+	PYTHON=$(PYTHON) scripts/gpu_check.sh
 
 clean:
 	rm -rf runs data/synthetic data/cache test-output site build/book

@@ -1,7 +1,8 @@
-"""``kdlab bench codec``: measured speed figures (see :mod:`kdlab.bench`)."""
+"""``kdlab bench codec | data | train | distill``: measured speed figures (see :mod:`kdlab.bench`)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 from pathlib import Path
@@ -10,7 +11,8 @@ from kdlab.cli.arguments import bounded_int
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("bench", help="benchmarks: codec (decode, extraction, flow, sample reads), data (cache vs decoding), distill (KD epoch cost)")
+    p = subparsers.add_parser("bench", help="benchmarks: codec (decode, extraction, flow, sample reads), data (cache vs decoding), "
+                       "train (GPU step: loading, forward/backward, whole step), distill (KD epoch cost)")
     sub = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
     c = sub.add_parser("codec", help="frames per second of decoding, extraction and Farneback flow; sample read time")
     c.add_argument("video", nargs="?", help="a video (default: a bundled sample re-encoded to 340x256)")
@@ -25,6 +27,24 @@ def register(subparsers) -> None:
     d.add_argument("--samples", type=int, default=200)
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=_data)
+    t = sub.add_parser("train", help="clips/s of data loading, forward/backward and whole step: ResNet-152 teacher, "
+                       "ResNet-18 student, 224 px (GPU)")
+    t.add_argument("root", nargs="?", help="a dataset folder (default: a synthetic one, generated in a temp folder)")
+    t.add_argument("--device", default=None, help="auto (default), cuda, cuda:N or cpu")
+    t.add_argument("--small", action="store_true", help="CPU test size: tiny networks, 32 px, batch 2, no workers")
+    t.add_argument("--size", type=bounded_int(16), default=None, help="input side (default 224)")
+    t.add_argument("--batch", type=bounded_int(1), default=None, help="clips per batch (default 32; halved until it fits)")
+    t.add_argument("--segments", type=bounded_int(1), default=None, help="TSN segments per clip (default 3)")
+    t.add_argument("--teacher", default=None, help="the I-frame teacher (default resnet152)")
+    t.add_argument("--student", default=None, help="the student (default resnet18)")
+    t.add_argument("--steps", type=bounded_int(1), default=None, help="timed steps of each kind (default 10)")
+    t.add_argument("--workers", type=bounded_int(0), default=None, help="DataLoader workers (default 8)")
+    t.add_argument("--amp", choices=("bf16", "fp16", "off"), default=None, help="mixed precision (default bf16; off on a CPU)")
+    t.add_argument("--channels-last", dest="channels_last", action=argparse.BooleanOptionalAction, default=None,
+                   help="NHWC memory format (default on)")
+    t.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile (default off)")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(handler=_train)
     k = sub.add_parser("distill", help="a KD epoch with 3 stored (offline) or online teachers against a CE epoch")
     k.add_argument("root", nargs="?", default="data/synthetic/default", help="a dataset folder (default: the demo's)")
     k.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
@@ -90,4 +110,32 @@ def _distill(args) -> int:
     print(f"3 stored teachers (offline)  {results['offline_kd_epoch_s']:6.2f} s  = {results['offline_ratio']:.2f}x (goal <= 1.15x)"
           f"; storing their logits once took {results['storing_teacher_logits_s']:.1f} s")
     print(f"3 teachers run online        {results['online_kd_epoch_s']:6.2f} s  = {results['online_ratio']:.2f}x")
+    return 0
+
+
+def _train(args) -> int:
+    from kdlab.bench.train import SMALL, run
+
+    given = {k: getattr(args, k) for k in ("device", "size", "batch", "segments", "teacher", "student", "steps",
+                                           "workers", "amp", "channels_last", "compile") if getattr(args, k) is not None}
+    r = run(args.root, small=args.small, **given)
+    if args.json:
+        print(json.dumps(r, indent=1))
+        return 0
+    layout = "channels_last" if r["channels_last"] else "NCHW"
+    print(f"kdlab bench train on {r['device']} ({r['device_name']}, torch {r['torch']}): {r['size']} px, {r['segments']} segments, "
+          f"batch {r['batch']}, amp {r['amp']}, {layout}, compile {'on' if r['compile'] else 'off'}")
+    print(f"data loading ({r['workers']} workers, {r['root']})  {r['data_clips_per_s']:9.1f} clips/s "
+          f"(first batch after {r['first_batch_s']:.1f} s)")
+    print(f"{'step':52} {'forward/backward':>17} {'whole step':>15} {'GPU memory':>11}")
+    for key, label in (("teacher_step", f"teacher {r['teacher']} (I-frame, CE)"),
+                       ("distill_step", f"distill {r['student']} <- {r['teacher']} (KD, online)")):
+        x = r[key]
+        memory = f"{x['peak_memory_gib']:8.1f} GiB" if x["peak_memory_gib"] is not None else "          -"
+        print(f"{label:52} {x['forward_backward_clips_per_s']:9.1f} clips/s {x['whole_step_clips_per_s']:7.1f} clips/s {memory}")
+    slow = [k.split("_")[0] for k in ("teacher_step", "distill_step")
+            if r[k]["whole_step_clips_per_s"] < 0.8 * r[k]["forward_backward_clips_per_s"]]
+    if slow:
+        print(f"{' and '.join(slow)} step: the whole step is well below forward/backward, so the device waits "
+              "for data; more data.workers (--workers) would help")
     return 0
