@@ -13,7 +13,7 @@
 #
 # Needs only kdlab installed (`pip install -e .`) and a GPU; no internet. Nothing is written outside a
 # temporary folder. PYTHON selects the interpreter (default: python3). Prints PASS/FAIL per step and
-# exits 0 when all pass. Takes about 2-3 minutes on one H200.
+# exits 0 when all pass. Each step has a time limit, and the whole check stops within 5 minutes.
 set -u
 PYTHON=${PYTHON:-python3}
 DEVICE=${KDLAB_GPU_CHECK_DEVICE:-cuda}  # "cpu": a dry run of this script's steps at test size, without a GPU
@@ -22,12 +22,17 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kdlab-gpu-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export PYTHONUNBUFFERED=1 CI=1  # CI: no progress bars
 names=() states=() times=()
+deadline=$((SECONDS + ${KDLAB_GPU_CHECK_SECONDS:-285}))  # the whole check stays under 5 minutes
 
-# step NAME TIMEOUT_S COMMAND...: run it, log to $work/NAME.log, record PASS/FAIL and the seconds
+# step NAME TIMEOUT_S COMMAND...: run it (within the time left), log to $work/NAME.log, record PASS/FAIL
 step() {
     local name=$1 limit=$2; shift 2
-    local start=$SECONDS
+    local start=$SECONDS left=$((deadline - SECONDS))
+    [ "$left" -lt "$limit" ] && limit=$left
     echo "== $name"
+    if [ "$limit" -le 0 ]; then
+        names+=("$name"); states+=("FAIL (no time left)"); times+=(0); return 0
+    fi
     if timeout "$limit" "$@" >"$work/$name.log" 2>&1; then
         states+=(PASS)
     else
@@ -59,7 +64,7 @@ EOF
 
 kd() { "$PYTHON" -m kdlab "$@"; }
 
-step environment 60 "$PYTHON" -c "
+step environment 45 "$PYTHON" -c "
 import torch, kdlab
 if '$DEVICE' == 'cuda':
     assert torch.cuda.is_available(), 'torch sees no GPU (torch.cuda.is_available() is False)'
@@ -68,22 +73,22 @@ print(f'kdlab {kdlab.__version__}, torch {torch.__version__}, CUDA {torch.versio
 gpus=$("$PYTHON" -c "import torch; print(torch.cuda.device_count())" 2>/dev/null || echo 0)
 
 if [ "$DEVICE" = cuda ]; then size=(); else size=(--small); fi
-step bench 240 "$PYTHON" -m kdlab bench train --device "$DEVICE" "${size[@]}"
+step bench 120 "$PYTHON" -m kdlab bench train --device "$DEVICE" "${size[@]}"
 
-step synthetic 60 "$PYTHON" -m kdlab synth --preset tiny --out "$work/data" --workers 4 --quiet
+step synthetic 30 "$PYTHON" -m kdlab synth --preset tiny --out "$work/data" --workers 4 --quiet
 tiny=(data.root="$work/data" optim.epochs=1 quiet=true)
 gpu=(device="$DEVICE" optim.amp=bf16 model.channels_last=true data.pin_memory=true)
-step train-bf16 120 bash -c "$(declare -f kd finished); PYTHON='$PYTHON'
+step train-bf16 60 bash -c "$(declare -f kd finished); PYTHON='$PYTHON'
     kd train configs/demo/teacher_iframe.toml ${tiny[*]} ${gpu[*]} out=$work/runs/teacher &&
     kd distill configs/demo/kd_single.toml ${tiny[*]} ${gpu[*]} 'distill.teachers=[\"$work/runs/teacher\"]' \
         out=$work/runs/student && finished $work/runs/teacher $work/runs/student"
-step train-fp16-compile 180 bash -c "$(declare -f kd finished); PYTHON='$PYTHON'
+step train-fp16-compile 90 bash -c "$(declare -f kd finished); PYTHON='$PYTHON'
     kd train configs/demo/student_ce.toml ${tiny[*]} ${gpu[*]} optim.amp=fp16 model.compile=true \
         out=$work/runs/compiled && finished $work/runs/compiled"
 
 if [ "$DEVICE" = cuda ] && [ "$gpus" -ge 2 ]; then ddp=(device=cuda); else ddp=(device=cpu); fi
 echo "torchrun: 2 processes on ${ddp[*]#device=} ($gpus GPU(s) here)"
-step torchrun-2proc 180 bash -c "$(declare -f finished); PYTHON='$PYTHON'
+step torchrun-2proc 90 bash -c "$(declare -f finished); PYTHON='$PYTHON'
     $PYTHON -m torch.distributed.run --standalone --nproc_per_node=2 -m kdlab train configs/demo/teacher_iframe.toml \
         ${tiny[*]} ${ddp[*]} out=$work/runs/ddp_teacher &&
     $PYTHON -m torch.distributed.run --standalone --nproc_per_node=2 -m kdlab distill configs/demo/kd_single.toml \
