@@ -254,3 +254,18 @@ def test_bench_train_on_a_missing_gpu_is_one_line(capsys):
     assert main(["bench", "train", "--small", "--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "device" in err and "no GPU" in err
+
+
+def test_a_run_started_from_a_weights_file_no_longer_needs_it(synth, tmp_path, resnet18_file):
+    path, state = resnet18_file
+    local = tmp_path / path.name
+    local.write_bytes(path.read_bytes())
+    run = _train(synth, tmp_path, "imagenet", "model.arch=resnet18", "model.pretrained=true", f"model.weights={local}",
+                 "optim.backbone_lr_mult=0.01", "optim.amp=bf16")
+    assert run.summary()["complete"] and all(torch.isfinite(torch.tensor(_losses(run))))
+    trained = torch.load(run.last_checkpoint, weights_only=True)["student"]
+    # the backbone started from the file and moved little (0.01x the learning rate, one epoch)
+    assert (trained["layer4.1.conv2.weight"] - state["layer4.1.conv2.weight"]).abs().max() < 0.05
+    local.unlink()  # a trained run's weights are its checkpoint's: the ImageNet file is not read again
+    model = run.load_model()
+    torch.testing.assert_close(model.state_dict()["layer4.1.conv2.weight"], trained["layer4.1.conv2.weight"])

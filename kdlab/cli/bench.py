@@ -133,8 +133,8 @@ def _train(args) -> int:
         x = r[key]
         memory = f"{x['peak_memory_gib']:8.1f} GiB" if x["peak_memory_gib"] is not None else "          -"
         print(f"{label:52} {x['forward_backward_clips_per_s']:9.1f} clips/s {x['whole_step_clips_per_s']:7.1f} clips/s {memory}")
-    slow = [k.split("_")[0] for k in ("teacher_step", "distill_step")
-            if r[k]["whole_step_clips_per_s"] < 0.8 * r[k]["forward_backward_clips_per_s"]]
+    slow = [k.split("_")[0] for k in ("teacher_step", "distill_step")  # loading is the bottleneck
+            if r[k]["whole_step_clips_per_s"] < 0.8 * r[k]["forward_backward_clips_per_s"] > r["data_clips_per_s"]]
     if slow:
         print(f"{' and '.join(slow)} step: the whole step is well below forward/backward, so the device waits "
               "for data; more data.workers (--workers) would help")

@@ -146,13 +146,15 @@ class RunFolder:
         """The run's network with its ``which`` weights, in eval mode."""
         config = self.config()
         state = self.checkpoint(which)
-        model = build_model(config, int(state["num_classes"]))
+        model = build_model(config, int(state["num_classes"]), pretrained=False)  # the checkpoint's weights
         model.load_state_dict(state["student"])
         return model.to(device).eval()
 
 
-def build_model(config: RunConfig, num_classes: int) -> torch.nn.Module:
-    """The student network of ``config`` (random or ImageNet weights: ``model.weights``, a local file, or torchvision's)."""
+def build_model(config: RunConfig, num_classes: int, pretrained: bool = True) -> torch.nn.Module:
+    """The student network of ``config`` (random or ImageNet weights: ``model.weights``, a local file, or
+    torchvision's). ``pretrained=False`` skips the ImageNet weights, for a network whose weights a
+    checkpoint replaces (no download, no weights file needed)."""
     m = config.model
     options = {"drop_rate": m.drop_rate}
     if m.width_mult:
@@ -161,7 +163,7 @@ def build_model(config: RunConfig, num_classes: int) -> torch.nn.Module:
         options["zero_init_residual"] = True
     try:
         return create_model(m.arch, representation=m.representation, num_classes=num_classes,
-                            pretrained=m.weights or m.pretrained, **options)
+                            pretrained=(m.weights or m.pretrained) if pretrained else False, **options)
     except WeightsFileError as exc:
         raise ConfigError(f"model.weights: {exc}") from None
     except ConfigError as exc:

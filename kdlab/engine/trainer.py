@@ -18,6 +18,9 @@ distillation epoch costs about a cross-entropy epoch. ``distill.offline = false`
 very same augmented batch as the student (needed by feature losses, FitNets and CA-MKD's
 feature term).
 
+Mixed precision (``optim.amp``), channels-last, pinned memory and ``torch.compile``: see
+:mod:`kdlab.engine.accel`.
+
 Under ``torchrun --nproc_per_node=N`` the student is wrapped in DistributedDataParallel, each
 process trains on its shard (DistributedSampler) and rank 0 alone writes files.
 """
@@ -223,7 +226,8 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
     models = [distiller.student]
     if best["epoch"] != config.optim.epochs - 1:
         weights = distributed.broadcast_object(context, run.checkpoint("best")["student"] if context.is_main else None)
-        models.append(accel.prepare_model(build_model(config, num_classes), m.channels_last, m.compile).to(device))
+        best_net = build_model(config, num_classes, pretrained=False)  # the best epoch's weights replace them
+        models.append(accel.prepare_model(best_net, m.channels_last, m.compile).to(device))
         models[-1].load_state_dict(weights)
     tested, labels, ids = predict_many(models, test_data, context, show, desc="test")
     logits, best_logits = tested[0], tested[-1]
