@@ -154,6 +154,7 @@ def _measure(s: BenchSettings, root: Path) -> dict:
     config = run_config(s, root)
     device = distributed.pick_device(s.device)
     dataset = make_dataset(config, "train", ["iframe"], True, s.segments)
+    s.classes = max(s.classes, len(dataset.classes))  # a data set of more classes than UCF-101's
     batches = _batches(make_loader(dataset, config, shuffle=True))
     start = time.perf_counter()
     next(batches)  # worker start-up
