@@ -68,9 +68,9 @@ def _train(args) -> int:
     run = train(config, force=args.force)
     summary = run.summary()
     if summary:
-        test, best = summary["test"], summary.get("test_best", summary["test"])
-        picked = (f"; at epoch {summary['best']['epoch']}, the best on validation ({summary['best']['val_top1']:.2f}%): "
-                  f"{best['top1']:.2f}%" if summary["best"].get("val_top1", -1) >= 0 else "")
+        test, best = summary.test, summary.test_best or summary.test
+        picked = (f"; at epoch {summary.best['epoch']}, the best on validation ({summary.best['val_top1']:.2f}%): "
+                  f"{best['top1']:.2f}%" if summary.validated else "")
         print(f"{run.path}: test top-1 {test['top1']:.2f}% ({test['protocol']}) at the last epoch{picked}")
     return 0
 
@@ -87,7 +87,7 @@ def _fuse(args) -> int:
     from kdlab.engine.fuse import fuse_runs
 
     summary = fuse_runs(args.runs, args.out, args.weights, force=args.force)
-    print(f"{args.out}: fused top-1 {summary['test']['top1']:.2f}% with weights {summary['weights']}")
+    print(f"{args.out}: fused top-1 {summary.test['top1']:.2f}% with weights {summary.weights}")
     return 0
 
 

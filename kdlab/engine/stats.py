@@ -42,6 +42,7 @@ import numpy as np
 from scipy import stats as _scipy
 
 from kdlab.data.splits import group_of
+from kdlab.engine.records import alignment
 from kdlab.errors import KdlabError
 
 LEVEL = 0.95
@@ -355,13 +356,11 @@ class Outcomes:
         if not runs:
             raise KdlabError(f"{name}: no runs to compare")
         ids = np.asarray(runs[0][2]).astype(str)
-        where = {v: i for i, v in enumerate(ids.tolist())}
         predicted = []
         for logits, labels, video_ids in runs:
-            order = {v: i for i, v in enumerate(np.asarray(video_ids).astype(str).tolist())}
-            if set(order) != set(where):
+            if set(np.asarray(video_ids).astype(str).tolist()) != set(ids.tolist()):
                 raise KdlabError(f"{name}: its runs scored different test clips; compare runs of one test list")
-            predicted.append(np.asarray(logits).argmax(1)[[order[v] for v in ids]])
+            predicted.append(np.asarray(logits).argmax(1)[alignment(video_ids, ids)])
         predicted = np.stack(predicted)
         labels = np.asarray(runs[0][1])
         return cls(name, predicted == labels, ids, tuple(seeds if seeds is not None else range(len(runs))),
@@ -441,8 +440,7 @@ def compare(a: Outcomes, b: Outcomes, level: float = LEVEL, samples: int = BOOTS
     if list(a.video_ids) != list(b.video_ids):
         if set(a.video_ids.tolist()) != set(b.video_ids.tolist()):
             raise KdlabError(f"{a.name} vs {b.name}: scored on different test clips; compare runs of one test list")
-        order = {v: i for i, v in enumerate(b.video_ids.tolist())}
-        b = Outcomes(b.name, b.correct[:, [order[v] for v in a.video_ids.tolist()]], a.video_ids, b.seeds)
+        b = Outcomes(b.name, b.correct[:, alignment(b.video_ids, a.video_ids)], a.video_ids, b.seeds)
     strata = a.strata
     ca = a.correct[[a.seeds.index(s) for s in common]]
     cb = b.correct[[b.seeds.index(s) for s in common]]

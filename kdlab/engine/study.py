@@ -226,7 +226,7 @@ def run_study(
         return {Path(t).name for t in configs[step.name].distill.teachers} if configs[step.name].distill.loss != "ce" else set()
 
     def report(step: Step) -> None:
-        test = RunFolder(runs_dir / step.name).summary()["test"]
+        test = RunFolder(runs_dir / step.name).summary().test
         log(f"[{step.name}] test top-1 {test['top1']:.1f}%" + (f" ({timings[step.name]:.0f} s)" if step.name in timings else ""))
         # the dashboard follows a study while it runs; the findings and the compression table come at the end
         if record:
@@ -391,8 +391,8 @@ def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, cl
     rows = []
     for step in steps:
         summary = RunFolder(runs_dir / step.name).summary()
-        if summary.get("test"):
-            rows.append(run_row(step.name, step.group, summary))
+        if summary and summary.test:
+            rows.append(summary.row(step.name, step.group))
     results = {"runs": rows, "machine": machine()}
     if not findings:
         return results
@@ -400,7 +400,7 @@ def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, cl
     bases = list(dict.fromkeys(base_name(s.name) for s in trained if s.group in ("students", "ablation")))
     results.update(
         seeds=seed_summary(runs_dir, bases),
-        seeds_best=seed_summary(runs_dir, bases, key="logits_best"),
+        seeds_best=seed_summary(runs_dir, bases, which="best"),
         claims=evaluate_claims(runs_dir, claims),
         complementarity=_complementarity(runs_dir),
         design=_design(runs_dir, steps),
@@ -415,8 +415,7 @@ def _complementarity(runs_dir: Path) -> dict | None:
     if not folder.predictions_file.exists():
         return None
     p = folder.predictions()
-    return teacher_complementarity(p["teacher_logits"], p["labels"], [str(n) for n in p["teacher_names"]],
-                                   fused_logits=p["logits"])
+    return teacher_complementarity(p.teacher_logits, p.labels, p.names, fused_logits=p.logits)
 
 
 def _design(runs_dir: Path, steps: list[Step]) -> dict | None:
@@ -424,35 +423,15 @@ def _design(runs_dir: Path, steps: list[Step]) -> dict | None:
     for step in steps:
         folder = RunFolder(runs_dir / step.name)
         summary = folder.summary()
-        if step.fuse or not summary.get("videos"):
+        if step.fuse or not summary or not summary.videos:
             continue
-        ids = folder.predictions()["video_ids"]
+        ids = folder.predictions().video_ids
         config = folder.config()
         seeds = sorted({seed_of(s.name) for s in steps if s.group == "students"})
-        return {"videos": summary["videos"], "test_groups": len(set(clip_groups(ids).tolist())), "seeds": seeds,
+        return {"videos": summary.videos, "test_groups": len(set(clip_groups(ids).tolist())), "seeds": seeds,
                 "epochs": config.optim.epochs, "size": config.data.size, "val_share": config.data.val_share,
-                "test_protocol": summary["test"]["protocol"], "validation_protocol": summary.get("validation_protocol")}
+                "test_protocol": summary.test["protocol"], "validation_protocol": summary.validation_protocol}
     return None
-
-
-def run_row(name: str, group: str, summary: dict) -> dict:
-    """One row of the results table from a run's ``summary.json`` (training and fusion runs alike)."""
-    fused = summary.get("kind") == "fusion"
-    test, best = summary["test"], summary.get("test_best") or {}
-    return {
-        "run": name,
-        "group": group or ("fusion" if fused else ""),
-        "loss": summary.get("loss", "fusion" if fused else ""),
-        "representation": summary.get("representation", "+".join(summary.get("representations", []))),
-        "arch": summary.get("arch", ""),
-        "teachers": len(summary.get("teachers", [])),
-        "params": summary.get("params"),
-        "top1": test.get("top1"),
-        "top1_best": best.get("top1"),
-        "best_epoch": best.get("epoch"),
-        "mean_class_accuracy": test.get("mean_class_accuracy"),
-        "protocol": test.get("protocol"),
-    }
 
 
 def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
@@ -471,14 +450,14 @@ def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
     rows = []
     for system, iframe, fused in (("CoViAR", "iframe", "fusion_teachers"), ("distilled", "student", f"fusion_{student}")):
         nets = [summaries[iframe], summaries["mv"], summaries["residual"]]
-        params = sum(n["params"] for n in nets)
-        per_gop = nets[0]["flops_per_frame"] + (gop - 1) * (nets[1]["flops_per_frame"] + nets[2]["flops_per_frame"])
+        params = sum(n.params for n in nets)
+        per_gop = nets[0].flops_per_frame + (gop - 1) * (nets[1].flops_per_frame + nets[2].flops_per_frame)
         fusion = RunFolder(runs_dir / fused).summary()
         rows.append({
-            "system": system, "iframe_net": nets[0]["arch"], "mv_net": nets[1]["arch"], "residual_net": nets[2]["arch"],
+            "system": system, "iframe_net": nets[0].arch, "mv_net": nets[1].arch, "residual_net": nets[2].arch,
             "params_M": params / 1e6, "gflops_per_gop": per_gop / 1e9, "gmacs_per_gop": per_gop / 2e9,
-            "gflops_per_triple": sum(n["flops_per_frame"] for n in nets) / 1e9,
-            "fused_top1": fusion["test"]["top1"] if fusion else None,
+            "gflops_per_triple": sum(n.flops_per_frame for n in nets) / 1e9,
+            "fused_top1": fusion.test["top1"] if fusion else None,
         })
     coviar, distilled = rows
     config = RunFolder(runs_dir / names["student"]).config()
@@ -489,7 +468,7 @@ def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
         "flops_ratio_per_triple": coviar["gflops_per_triple"] / distilled["gflops_per_triple"],
         "gop": gop,
         "size": config.data.size,
-        "num_classes": len(RunFolder(runs_dir / names["student"]).predictions()["classes"]),
+        "num_classes": RunFolder(runs_dir / names["student"]).predictions().num_classes,
         "full_size": compression_table(),
         "note": "FLOPs = 2 x multiply-adds (torch FlopCounterMode); papers quote multiply-adds as FLOPs",
     }

@@ -42,6 +42,7 @@ from kdlab.engine.evaluate import EvalData, predict, predict_many, protocol_name
 from kdlab.engine.loading import make_dataset, make_loader, part_records, progress_enabled
 from kdlab.engine.metrics import classification_metrics
 from kdlab.engine.profile import count_parameters, frame_flops
+from kdlab.engine.records import Predictions, Summary
 from kdlab.engine.runs import RunFolder, build_model
 from kdlab.errors import ConfigError, RunError
 from kdlab.losses import build_loss
@@ -284,35 +285,30 @@ def offline_teacher_logits(config: RunConfig, teachers, train_set, context) -> d
 def write_results(run: RunFolder, config, student, rows, best, logits, best_logits, labels, ids, classes,
                   teacher_logits, teacher_runs, train_seconds, sizes) -> None:
     d = config.data
-    teacher_names = [r.name for r in teacher_runs]
-    arrays = dict(logits=logits, logits_best=best_logits, labels=labels, video_ids=np.array(ids),
-                  classes=np.array(classes), teacher_names=np.array(teacher_names, dtype=str))
-    arrays["teacher_logits"] = teacher_logits if teacher_logits is not None else np.zeros((0, *logits.shape), np.float32)
-    io.save_npz(run.predictions_file, **arrays)
+    Predictions(logits, labels, ids, classes, best_logits, teacher_logits, [r.name for r in teacher_runs]).write(
+        run.predictions_file)
     protocol = protocol_name(d.test_segments, d.test_crops)
     test = {**classification_metrics(logits, labels, len(classes)), "protocol": protocol, "epoch": config.optim.epochs - 1}
     test_best = {**classification_metrics(best_logits, labels, len(classes)), "protocol": protocol, "epoch": best["epoch"]}
     last = rows[-1] if rows else {}
-    summary = {
-        "complete": True,
-        "name": config.name,
-        "representation": config.model.representation,
-        "arch": config.model.arch + (f" x{config.model.width_mult:g}" if config.model.width_mult else ""),
-        "loss": config.distill.loss,
-        "teachers": list(config.distill.teachers),
-        "seed": config.seed,
-        "epochs": config.optim.epochs,
-        "best": best,
-        "last": {"epoch": last.get("epoch"), "val_top1": last.get("val_top1")},
-        "selection": ("test: the last epoch; test_best: the epoch with the best validation top-1"
-                      if best.get("val_top1", -1) >= 0 else "test: the last epoch; no validation split (test_best is the same)"),
-        "validation_protocol": protocol_name(d.num_segments, 1),
-        "videos": sizes,
-        "test": test,
-        "test_best": test_best,
-        "params": count_parameters(student),
-        "flops_per_frame": frame_flops(student, config.model.representation, d.size),
-        "train_seconds": train_seconds,
-        "mean_epoch_seconds": float(np.mean([r["epoch_seconds"] for r in rows])) if rows else None,
-    }
-    io.write_json(run.summary_file, summary)
+    Summary(
+        name=config.name,
+        representation=config.model.representation,
+        arch=config.model.arch + (f" x{config.model.width_mult:g}" if config.model.width_mult else ""),
+        loss=config.distill.loss,
+        teachers=list(config.distill.teachers),
+        seed=config.seed,
+        epochs=config.optim.epochs,
+        best=best,
+        last={"epoch": last.get("epoch"), "val_top1": last.get("val_top1")},
+        selection=("test: the last epoch; test_best: the epoch with the best validation top-1"
+                   if best.get("val_top1", -1) >= 0 else "test: the last epoch; no validation split (test_best is the same)"),
+        validation_protocol=protocol_name(d.num_segments, 1),
+        videos=sizes,
+        test=test,
+        test_best=test_best,
+        params=count_parameters(student),
+        flops_per_frame=frame_flops(student, config.model.representation, d.size),
+        train_seconds=train_seconds,
+        mean_epoch_seconds=float(np.mean([r["epoch_seconds"] for r in rows])) if rows else None,
+    ).write(run.summary_file)
