@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from kdlab.cli.arguments import bounded_int
+from kdlab.representations import REPRESENTATIONS
 
 
 def _add_config_arguments(p) -> None:
@@ -45,7 +46,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("profile", help="parameters, FLOPs/MACs per frame and per GOP, CPU latency")
     p.add_argument("--compression", action="store_true", help="CoViAR (ResNet-152 + 2 x ResNet-18) against the distilled model")
     p.add_argument("--arch", default="resnet18", help="a registry network (kdlab.models.list_models())")
-    p.add_argument("--representation", default="iframe", choices=("iframe", "mv", "residual"))
+    p.add_argument("--representation", default="iframe", choices=REPRESENTATIONS)
     p.add_argument("--classes", type=bounded_int(1), default=101)
     p.add_argument("--size", type=bounded_int(16), default=224)
     p.add_argument("--gop", type=bounded_int(1), default=12)

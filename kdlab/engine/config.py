@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from kdlab.errors import ConfigError
+from kdlab.representations import REPRESENTATIONS
 
-REPRESENTATIONS = ("iframe", "mv", "residual")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
