@@ -35,7 +35,7 @@ import checks
 from kdlab.codec import VIDEO_EXTENSIONS, Representations, extract
 from kdlab.engine.records import PREDICTIONS_FILE, SUMMARY_FILE
 from kdlab.errors import KdlabError
-from kdlab.paths import REPO_ROOT, samples_dir
+from kdlab.paths import home, samples_dir
 
 DEFAULT_RUNS = "runs/demo"
 #: The commands that make a runs folder, for the pages' "nothing here yet" messages.
@@ -59,11 +59,11 @@ def runs_from_argv(argv: list[str] | None = None) -> str:
 
 
 def resolve(path: str | Path) -> Path:
-    """An absolute path: as given, else relative to the working folder, else to the repository."""
+    """An absolute path: as given, else relative to the working folder, else to the repository (a checkout's)."""
     path = Path(path).expanduser()
-    if path.is_absolute() or path.exists() or not (REPO_ROOT / path).exists():
+    if path.is_absolute() or path.exists() or not (home() / path).exists():
         return path.resolve()
-    return REPO_ROOT / path
+    return home() / path
 
 
 # --- the URL's query ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from kdlab.cli.arguments import bounded_int
-from kdlab.paths import REPO_ROOT
+from kdlab.paths import bundled
 
 
 def register(subparsers) -> None:
@@ -42,7 +42,7 @@ def _demo(args) -> int:
     from kdlab.engine.study import FULL_SEEDS, ablation_claims, demo_steps, format_results, full_steps, run_study, workspace
 
     started = time.perf_counter()
-    # folders given on the command line are relative to the current folder; the defaults to the repository
+    # folders given on the command line are relative to the current folder; the defaults to kdlab.paths.home()
     absolute = lambda p: os.path.abspath(p) if p else None  # noqa: E731
     seeds = parse_seeds(args.seeds) if args.seeds else None
     space = workspace(smoke=args.smoke, runs=absolute(args.runs), data=absolute(args.data))
@@ -79,7 +79,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def serve(runs: str, port: int = 8501) -> int:
-    app = REPO_ROOT / "dashboard" / "app.py"
+    app = bundled("dashboard") / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--", "--runs", str(runs)]

@@ -40,9 +40,10 @@ from kdlab.engine.runs import RunFolder
 from kdlab.engine.stats import clip_groups
 from kdlab.engine.trainer import train
 from kdlab.errors import KdlabError, RunError
-from kdlab.paths import REPO_ROOT
+from kdlab.paths import config_dir, home
 
-CONFIG_DIR = REPO_ROOT / "configs" / "demo"
+#: The demo study's configs (package data: :func:`kdlab.paths.config_dir`).
+CONFIG_DIR = config_dir("demo")
 
 #: What ``--smoke`` (and the notebooks' SMOKE mode) changes: tiny data, one short epoch.
 SMOKE_OVERRIDES = ("optim.epochs=1", "data.size=48", "data.test_segments=3", "data.workers=0")
@@ -503,7 +504,8 @@ def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | P
 
     ``$KDLAB_RUNS`` and ``$KDLAB_DATA`` override the folders (the tests point them at temporary
     ones). The synthetic set is generated, or completed, or checked against its preset. Relative paths are taken from the
-    repository, so notebooks find ``make demo``'s runs whatever their working folder.
+    repository in a checkout (so notebooks find ``make demo``'s runs whatever their working folder), else
+    from the current folder (:func:`kdlab.paths.home`).
     """
     from kdlab.data.synthetic import PRESETS, generate
     from kdlab.progress import quiet
@@ -511,7 +513,7 @@ def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | P
     name = "smoke" if smoke else "demo"
     runs = Path(runs or os.environ.get("KDLAB_RUNS") or f"runs/{name}")
     data = Path(data or os.environ.get("KDLAB_DATA") or f"data/synthetic/{'tiny' if smoke else 'default'}")
-    runs, data = (p if p.is_absolute() else REPO_ROOT / p for p in (runs, data))
+    runs, data = (p if p.is_absolute() else home() / p for p in (runs, data))
     try:
         generate(data, PRESETS["tiny" if smoke else "default"], progress=not quiet())  # resumable: ~0.1 s when complete
     except KdlabError as exc:
