@@ -1,10 +1,12 @@
 """Studies: ordered lists of runs (train, distill, fuse) that make the paper's experiments, and their findings.
 
-A :class:`Step` names a run folder under the study's runs folder and the config that makes it
-(``configs/demo/<config>.toml``). Teachers that a config names (``runs/demo/teacher_mv``) are
-looked up by their folder name in the study's runs folder, so a study can be written anywhere
-(``kdlab demo --runs /tmp/x``). Every step is resumable: a finished run is skipped, an
-interrupted one resumes, so rerunning a study only does what is missing.
+A study is an explicit list of :class:`Step` s, each naming its run folder under the study's runs
+folder, the config that makes it (``configs/demo/<config>.toml``), the runs of the same study it
+learns from (``teachers``) and its settings as typed values, or the runs it fuses; the definitions
+are the tuples below (:data:`TEACHER_STEPS`, :data:`STUDENT_STEPS`, :data:`SYSTEM_STEPS`,
+:data:`ABLATIONS`), so a study can be written anywhere (``kdlab demo --runs /tmp/x``). Every step is
+resumable: a finished run is skipped, an interrupted one resumes, so rerunning a study only does
+what is missing.
 
 **The headline study** (``make demo``, :func:`demo_steps`): the I-frame, motion and residual
 teachers and their 2:1:1 fusion; the student alone, with one teacher (the I-frame teacher) and
@@ -26,20 +28,21 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from kdlab.engine import io
 from kdlab.engine.claims import (HEADLINE, Claim, base_name, evaluate_claims, finished_runs, seed_name, seed_of,
                                  seed_summary)
-from kdlab.engine.config import RunConfig, load_config
+from kdlab.engine.config import RunConfig, load_config, parse_overrides
 from kdlab.engine.fuse import fuse_runs
 from kdlab.engine.metrics import teacher_complementarity
 from kdlab.engine.profile import compression_table, machine
 from kdlab.engine.runs import RunFolder
 from kdlab.engine.stats import clip_groups
 from kdlab.engine.trainer import train
-from kdlab.errors import KdlabError, RunError
+from kdlab.errors import ConfigError, KdlabError, RunError
 from kdlab.paths import config_dir, home
 
 #: The demo study's configs (package data: :func:`kdlab.paths.config_dir`).
@@ -58,32 +61,55 @@ FULL_SEEDS = (0, 1, 2)
 
 @dataclass(frozen=True)
 class Step:
-    """One run of a study: ``config`` (a file stem in the config folder) or a fusion of ``fuse`` runs."""
+    """One run of a study, named ``name`` in the study's runs folder.
+
+    Trained: ``config`` (a file stem of the config folder), with ``teachers`` (run names of this study: they
+    replace the config's ``distill.teachers``, which serve ``kdlab distill`` on its own) and ``settings``
+    (``(dotted key, value)`` pairs applied after the command line's overrides, e.g. ``("distill.kd_weight",
+    2.0)``). Or the late fusion of the ``fuse`` runs.
+    """
 
     name: str
     config: str = ""
-    overrides: tuple[str, ...] = ()
+    settings: tuple[tuple[str, Any], ...] = ()
     fuse: tuple[str, ...] = ()
     group: str = ""  # teachers | fusion | students | ablation
+    teachers: tuple[str, ...] = ()
+
+    def at_seed(self, seed: int) -> Step:
+        """This run at ``seed`` (:func:`seed_name`; seed 0 is the run itself); a fusion fuses its seeded first run."""
+        if seed == 0:
+            return self
+        if self.fuse:
+            return replace(self, name=seed_name(self.name, seed), fuse=(seed_name(self.fuse[0], seed), *self.fuse[1:]))
+        return replace(self, name=seed_name(self.name, seed), settings=(("seed", seed), *self.settings))
 
 
-def _seeded(seed: int) -> tuple[str, ...]:
-    return (f"seed={seed}",) if seed else ()
+#: The headline study's runs at seed 0, in order: the teachers, their fusion, the students and each student's
+#: system (the student fused with the motion and residual teachers). The students and the systems of
+#: ``mkd_streams`` are repeated over the seeds (:meth:`Step.at_seed`).
+TEACHER_STEPS = tuple(Step(name, name, group="teachers") for name in STREAMS)
+TEACHERS_FUSION = Step("fusion_teachers", fuse=STREAMS, group="fusion")
+STUDENT_STEPS = (
+    Step("student_ce", "student_ce", group="students"),
+    Step("kd_single", "kd_single", group="students", teachers=("teacher_iframe",)),
+    Step("mkd_streams", "mkd_streams", group="students", teachers=STREAMS),
+)
+SYSTEM_STEPS = {
+    "student_ce": Step("fusion_student_ce", fuse=("student_ce", "teacher_mv", "teacher_residual"), group="fusion"),
+    "kd_single": Step("fusion_kd_single", fuse=("kd_single", "teacher_mv", "teacher_residual"), group="fusion"),
+    "mkd_streams": Step("fusion_mkd_streams", fuse=("mkd_streams", "teacher_mv", "teacher_residual"), group="fusion"),
+}
 
 
 def demo_steps(seeds: tuple[int, ...] = DEMO_SEEDS) -> list[Step]:
-    """The headline study: teachers, their fusion, the three students over ``seeds``, the distilled systems."""
-    steps = [Step(name, name, group="teachers") for name in STREAMS]
-    steps.append(Step("fusion_teachers", fuse=STREAMS, group="fusion"))
+    """The headline study: teachers, their fusion, the three students over ``seeds``, the distilled systems
+    (``mkd_streams``'s at every seed, the other students' at the first)."""
+    steps = [*TEACHER_STEPS, TEACHERS_FUSION]
     for seed in seeds:
-        for config in STUDENTS:
-            steps.append(Step(seed_name(config, seed), config, _seeded(seed), group="students"))
-        student = seed_name("mkd_streams", seed)
-        steps.append(Step(seed_name("fusion_mkd_streams", seed), fuse=(student, "teacher_mv", "teacher_residual"),
-                          group="fusion"))
-    for student in ("student_ce", "kd_single"):  # the other students' systems, at the first seed
-        name = seed_name(student, seeds[0])
-        steps.append(Step(f"fusion_{name}", fuse=(name, "teacher_mv", "teacher_residual"), group="fusion"))
+        steps += [student.at_seed(seed) for student in STUDENT_STEPS]
+        steps.append(SYSTEM_STEPS["mkd_streams"].at_seed(seed))
+    steps += [SYSTEM_STEPS[student].at_seed(seeds[0]) for student in ("student_ce", "kd_single")]
     return steps
 
 
@@ -91,81 +117,95 @@ def demo_steps(seeds: tuple[int, ...] = DEMO_SEEDS) -> list[Step]:
 
 @dataclass(frozen=True)
 class Variant:
-    """One value of one factor: a run (``name``, at every seed) compared with its ``reference`` run."""
+    """One value of one factor: the run ``name`` (at every seed) compared with its ``reference`` run.
+
+    ``headline``: the run is one of the headline study's (``mkd_streams`` is every factor's reference value),
+    trained there; otherwise ``config`` with ``teachers`` and ``settings`` (as :class:`Step`'s) makes it.
+    """
 
     factor: str
     value: str
     label: str
+    name: str
     config: str = "mkd_streams"
-    overrides: tuple[str, ...] = ()
+    settings: tuple[tuple[str, Any], ...] = ()
+    teachers: tuple[str, ...] = STREAMS
     reference: str = "mkd_streams"
-    run: str = ""  # an existing run of the study that is this variant (e.g. the reference itself)
+    headline: bool = False
 
     @property
-    def name(self) -> str:
-        return self.run or f"{self.factor}_{self.value}"
+    def key(self) -> str:
+        """The comparison's key in ``study.json`` (``aggregation_ebkd``)."""
+        return f"{self.factor}_{self.value}"
+
+    def step(self) -> Step:
+        return Step(self.name, self.config, self.settings, group="ablation", teachers=self.teachers)
 
 
-def _teachers(*names: str) -> tuple[str, ...]:
-    return ("distill.teachers=[" + ", ".join(f'"runs/demo/{n}"' for n in names) + "]",)
+def _temperature(t: float) -> tuple[tuple[str, Any], ...]:
+    return (("distill.loss_options", {"temperature": t}),)
 
 
 #: Every ablation of the full study. The reference (``mkd_streams``): mean of the three stream
 #: teachers' KD losses, T = 4, KD weight 1, offline teachers. All aggregations but the one
 #: labelled online run offline from the teachers' stored logits, with no feature term.
 ABLATIONS: tuple[Variant, ...] = (
-    Variant("aggregation", "avg_kd", "mean of KD losses (AVER)", run="mkd_streams"),
-    Variant("aggregation", "kd_to_avg", "KD to the mean soft target", "mkd_streams_kd_to_avg"),
-    Variant("aggregation", "ebkd", "entropy weights (EBKD)", "mkd_streams_ebkd"),
-    Variant("aggregation", "camkd", "confidence weights (CA-MKD, logits only)", "mkd_streams_camkd_offline"),
-    Variant("aggregation", "aekd", "gradient-space weights (AE-KD)", "mkd_streams_aekd"),
-    Variant("aggregation", "dkd", "decoupled KD (DKD, warmed up over a twelfth of the run)", "mkd_streams_dkd"),
-    Variant("aggregation", "camkd_online", "CA-MKD online, with its feature term", "mkd_streams_camkd"),
-    Variant("temperature", "1", "T = 1", overrides=("distill.loss_options={temperature = 1.0}",)),
-    Variant("temperature", "2", "T = 2", overrides=("distill.loss_options={temperature = 2.0}",)),
-    Variant("temperature", "4", "T = 4", run="mkd_streams"),
-    Variant("temperature", "8", "T = 8", overrides=("distill.loss_options={temperature = 8.0}",)),
-    Variant("kd_weight", "0.5", "KD weight 0.5", overrides=("distill.kd_weight=0.5",)),
-    Variant("kd_weight", "1", "KD weight 1", run="mkd_streams"),
-    Variant("kd_weight", "2", "KD weight 2", overrides=("distill.kd_weight=2.0",)),
-    Variant("teachers", "I", "I-frame teacher", run="kd_single"),
-    Variant("teachers", "MV", "motion teacher", overrides=_teachers("teacher_mv")),
-    Variant("teachers", "R", "residual teacher", overrides=_teachers("teacher_residual")),
-    Variant("teachers", "I+MV", "I-frame + motion teachers", overrides=_teachers("teacher_iframe", "teacher_mv")),
-    Variant("teachers", "I+R", "I-frame + residual teachers", overrides=_teachers("teacher_iframe", "teacher_residual")),
-    Variant("teachers", "MV+R", "motion + residual teachers", overrides=_teachers("teacher_mv", "teacher_residual")),
-    Variant("teachers", "I+MV+R", "the three stream teachers", run="mkd_streams"),
+    Variant("aggregation", "avg_kd", "mean of KD losses (AVER)", "mkd_streams", headline=True),
+    Variant("aggregation", "kd_to_avg", "KD to the mean soft target", "aggregation_kd_to_avg", "mkd_streams_kd_to_avg"),
+    Variant("aggregation", "ebkd", "entropy weights (EBKD)", "aggregation_ebkd", "mkd_streams_ebkd"),
+    Variant("aggregation", "camkd", "confidence weights (CA-MKD, logits only)", "aggregation_camkd",
+            "mkd_streams_camkd_offline"),
+    Variant("aggregation", "aekd", "gradient-space weights (AE-KD)", "aggregation_aekd", "mkd_streams_aekd"),
+    Variant("aggregation", "dkd", "decoupled KD (DKD, warmed up over a twelfth of the run)", "aggregation_dkd",
+            "mkd_streams_dkd"),
+    Variant("aggregation", "camkd_online", "CA-MKD online, with its feature term", "aggregation_camkd_online",
+            "mkd_streams_camkd"),
+    Variant("temperature", "1", "T = 1", "temperature_1", settings=_temperature(1.0)),
+    Variant("temperature", "2", "T = 2", "temperature_2", settings=_temperature(2.0)),
+    Variant("temperature", "4", "T = 4", "mkd_streams", headline=True),
+    Variant("temperature", "8", "T = 8", "temperature_8", settings=_temperature(8.0)),
+    Variant("kd_weight", "0.5", "KD weight 0.5", "kd_weight_0.5", settings=(("distill.kd_weight", 0.5),)),
+    Variant("kd_weight", "1", "KD weight 1", "mkd_streams", headline=True),
+    Variant("kd_weight", "2", "KD weight 2", "kd_weight_2", settings=(("distill.kd_weight", 2.0),)),
+    Variant("teachers", "I", "I-frame teacher", "kd_single", headline=True),
+    Variant("teachers", "MV", "motion teacher", "teachers_MV", teachers=("teacher_mv",)),
+    Variant("teachers", "R", "residual teacher", "teachers_R", teachers=("teacher_residual",)),
+    Variant("teachers", "I+MV", "I-frame + motion teachers", "teachers_I+MV", teachers=("teacher_iframe", "teacher_mv")),
+    Variant("teachers", "I+R", "I-frame + residual teachers", "teachers_I+R",
+            teachers=("teacher_iframe", "teacher_residual")),
+    Variant("teachers", "MV+R", "motion + residual teachers", "teachers_MV+R", teachers=("teacher_mv", "teacher_residual")),
+    Variant("teachers", "I+MV+R", "the three stream teachers", "mkd_streams", headline=True),
     Variant("capacity", "3_depths", "three I-frame teachers of different capacity (ResNet-18 x0.25, -50, -101)",
-            "mkd_depth", reference="kd_single"),
+            "capacity_3_depths", "mkd_depth", teachers=("teacher_iframe", "teacher_iframe_r101", "teacher_iframe_r50"),
+            reference="kd_single"),
 )
 #: The extra teachers of the capacity reading (I-frame networks of other depths).
-CAPACITY_TEACHERS = ("teacher_iframe_r50", "teacher_iframe_r101")
+CAPACITY_TEACHERS = tuple(Step(name, name, group="teachers") for name in ("teacher_iframe_r50", "teacher_iframe_r101"))
 
 
 def ablation_steps(seeds: tuple[int, ...] = FULL_SEEDS, variants: tuple[Variant, ...] = ABLATIONS) -> list[Step]:
-    """Every variant's run at every seed (runs that are part of the headline study are not repeated)."""
-    steps = []
-    if any(v.config == "mkd_depth" for v in variants):
-        steps += [Step(name, name, group="teachers") for name in CAPACITY_TEACHERS]
+    """Every variant's run at every seed (a headline run is listed as the headline study makes it)."""
+    steps = list(CAPACITY_TEACHERS) if any(v.config == "mkd_depth" for v in variants) else []
+    students = {step.name: step for step in STUDENT_STEPS}
     for seed in seeds:
         for v in variants:
-            if v.run:
-                if v.run in STUDENTS:
-                    steps.append(Step(seed_name(v.run, seed), v.run, _seeded(seed), group="students"))
+            if v.headline:
+                if v.name in students:
+                    steps.append(students[v.name].at_seed(seed))
                 continue
-            steps.append(Step(seed_name(v.name, seed), v.config, (*_seeded(seed), *v.overrides), group="ablation"))
+            steps.append(v.step().at_seed(seed))
     return steps
 
 
 def ablation_claims(variants: tuple[Variant, ...] = ABLATIONS) -> tuple[Claim, ...]:
     """Each variant against its reference (none for the reference itself)."""
-    labels = {v.name: v.label for v in variants if v.run}
+    labels = {v.name: v.label for v in variants if v.headline}
     labels.setdefault("kd_single", "one I-frame teacher")
     claims = []
     for v in variants:
         if v.name == v.reference:
             continue
-        claims.append(Claim(f"{v.factor}_{v.value}", f"{v.factor}: {v.label}", v.name, v.reference, v.label,
+        claims.append(Claim(v.key, f"{v.factor}: {v.label}", v.name, v.reference, v.label,
                             labels.get(v.reference, v.reference)))
     return tuple(claims)
 
@@ -180,11 +220,22 @@ def full_steps(seeds: tuple[int, ...] = DEMO_SEEDS, ablation_seeds: tuple[int, .
 # --- running ---------------------------------------------------------------------------------------
 
 def step_config(step: Step, runs_dir: Path, config_dir: Path = CONFIG_DIR, overrides: list[str] = ()) -> RunConfig:
-    """The step's config with its run folder and teachers placed in ``runs_dir``."""
-    config = load_config(config_dir / f"{step.config}.toml", [*overrides, *step.overrides])
+    """The step's config: its file, the command line's ``overrides``, then its settings; its run folder and
+    its teachers (:attr:`Step.teachers`) in ``runs_dir``."""
+    values = parse_overrides(list(overrides))
+    for key, value in step.settings:
+        *tables, last = key.split(".")
+        node = values
+        for table in tables:
+            node = node.setdefault(table, {})
+        node[last] = value
+    config = load_config(config_dir / f"{step.config}.toml", values)
+    if config.distill.loss != "ce" and not step.teachers:
+        raise ConfigError(f"study step {step.name}: distills ({step.config}.toml: distill.loss = "
+                          f"{config.distill.loss!r}) but names no teachers; give its Step teachers=(run names)")
     config.name = step.name
     config.out = str(runs_dir / step.name)
-    config.distill.teachers = [str(runs_dir / Path(t).name) for t in config.distill.teachers]
+    config.distill.teachers = [str(runs_dir / name) for name in step.teachers]
     return config
 
 
