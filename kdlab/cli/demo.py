@@ -39,7 +39,8 @@ def register(subparsers) -> None:
 def _demo(args) -> int:
     from kdlab.engine import io
     from kdlab.engine.claims import HEADLINE
-    from kdlab.engine.study import FULL_SEEDS, ablation_claims, demo_steps, format_results, full_steps, run_study, workspace
+    from kdlab.engine.study import (FULL_SEEDS, Study, ablation_claims, demo_steps, format_results, full_steps, run_study,
+                                    workspace)
 
     started = time.perf_counter()
     # folders given on the command line are relative to the current folder; the defaults to kdlab.paths.home()
@@ -51,7 +52,7 @@ def _demo(args) -> int:
         steps, claims = full_steps(seeds, seeds if args.smoke else FULL_SEEDS), HEADLINE + ablation_claims()
     else:
         steps, claims = demo_steps(seeds), HEADLINE
-    results = run_study(steps, space.runs, overrides=[*space.overrides, *args.overrides], claims=claims, jobs=args.jobs)
+    results = run_study(Study(tuple(steps), claims), space.runs, overrides=[*space.overrides, *args.overrides], jobs=args.jobs)
     results["wall_seconds"] = time.perf_counter() - started  # with the data set's generation
     table = format_results(results)
     io.write_text(space.runs / "results.txt", table + "\n")

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from kdlab.engine import distributed, io
 from kdlab.engine.loading import make_dataset, make_loader, progress_enabled
 from kdlab.engine.metrics import classification_metrics
-from kdlab.engine.records import Predictions, alignment
+from kdlab.engine.records import Predictions
 from kdlab.engine.runs import RunFolder
 from kdlab.errors import ConfigError
 
@@ -67,31 +67,6 @@ def predict_many(models, data: EvalData, context, show: bool = False, desc: str 
         merged_all.append(merged)
     records = dataset.records
     return merged_all, np.array([r.label for r in records]), [r.video_id for r in records]
-
-
-def teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show) -> np.ndarray | None:
-    """``(K, N, C)`` teachers' logits on the test videos ``ids`` under this run's test protocol.
-
-    A teacher run's own ``predictions.npz`` is reused when it was made with the same protocol
-    (``logits`` for its last epoch, ``logits_best`` for the one picked on validation: ``distill.teacher_checkpoint``).
-    """
-    if not teachers:
-        return None
-    d = config.data
-    protocol = protocol_name(d.test_segments, d.test_crops)
-    out = []
-    for teacher, run in zip(teachers, teacher_runs):
-        summary = run.summary()
-        if summary is not None and summary.test.get("protocol") == protocol and run.predictions_file.exists():
-            saved = run.predictions()
-            best_stored = config.distill.teacher_checkpoint == "last" or saved.logits_best is not None
-            if best_stored and set(ids) <= set(saved.ids):
-                out.append(saved.aligned(ids, config.distill.teacher_checkpoint))
-                continue
-        view = make_dataset(config, "test", [teacher.representation], False, d.test_segments, d.test_crops)
-        logits, _, view_ids = predict(teacher, EvalData(view, config, context), context, show, desc=f"teacher {run.name}")
-        out.append(logits[alignment(view_ids, ids, f"teacher {run.name}'s test list and this run's")])
-    return np.stack(out).astype(np.float32)
 
 
 def evaluate_run(path, segments: int | None = None, crops: int | None = None, checkpoint: str = "last",

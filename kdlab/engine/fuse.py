@@ -21,7 +21,7 @@ def fuse_predictions(predictions: list[Predictions], weights: list[float], which
     return np.asarray(fused), predictions[0].labels, ids
 
 
-def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | None = None, force: bool = False) -> dict:
+def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | None = None, force: bool = False) -> Summary:
     """Fuse the runs' test predictions; write ``predictions.npz`` and ``summary.json`` under ``out``.
 
     ``out`` may hold the same fusion (same run names and weights), which is written again;
@@ -36,12 +36,29 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
     out = RunFolder(out)
     if not force:
         _refuse_to_replace(out, [f.name for f in folders], list(weights))
-    predictions = [f.predictions() for f in folders]
-    logits, labels, ids = fuse_predictions(predictions, list(weights))
-    best_logits, _, _ = fuse_predictions(predictions, list(weights), "best")
+    fused = fuse_folders(folders, list(weights))
+    summaries = [f.summary() for f in folders]
+    protocol = summaries[0].test.get("protocol") if summaries[0] else None
+    summary = Summary(
+        name=out.name, kind=FUSION, runs=[str(f.path) for f in folders], representations=representations,
+        weights=list(weights), params=sum(s.params or 0 for s in summaries if s),  # every stream's network
+        test={**classification_metrics(fused.logits, fused.labels, fused.num_classes), "protocol": protocol},
+        test_best={**classification_metrics(fused.logits_best, fused.labels, fused.num_classes), "protocol": protocol},
+    )
     with out.lock():
-        _write(out, folders, representations, list(weights), predictions, ids, logits, best_logits)
+        fused.write(out.predictions_file)
+        summary.write(out.summary_file)
     return out.summary()
+
+
+def fuse_folders(folders: list[RunFolder], weights: list[float]) -> Predictions:
+    """The late fusion of the runs' predictions, aligned by video id: the fused logits of each run's last
+    epoch and of its selected epoch, and each run's own (``teacher_logits``, named by the run folders)."""
+    predictions = [f.predictions() for f in folders]
+    logits, labels, ids = fuse_predictions(predictions, weights)
+    best_logits, _, _ = fuse_predictions(predictions, weights, "best")
+    streams = np.stack([p.aligned(ids) for p in predictions]).astype(np.float32)
+    return Predictions(logits, labels, ids, predictions[0].classes, best_logits, streams, [f.name for f in folders])
 
 
 def _refuse_to_replace(out: RunFolder, names: list[str], weights: list[float]) -> None:
@@ -53,25 +70,6 @@ def _refuse_to_replace(out: RunFolder, names: list[str], weights: list[float]) -
                      or previous.weights != weights):
         raise RunError(f"{out.path}: holds a fusion of other runs or weights ({previous.runs}, "
                        f"{previous.weights}); choose another --out (or --force)")
-
-
-def _write(out: RunFolder, folders, representations, weights, predictions, ids, logits, best_logits) -> None:
-    """``predictions.npz`` (fused logits, and each stream's as ``teacher_logits``) and ``summary.json``."""
-    labels, classes = predictions[0].labels, predictions[0].classes
-    streams = np.stack([p.aligned(ids) for p in predictions]).astype(np.float32)
-    Predictions(logits, labels, ids, classes, best_logits, streams, [f.name for f in folders]).write(out.predictions_file)
-    summaries = [f.summary() for f in folders]
-    protocol = summaries[0].test.get("protocol") if summaries[0] else None
-    Summary(
-        name=out.name,
-        kind=FUSION,
-        runs=[str(f.path) for f in folders],
-        representations=representations,
-        weights=list(weights),
-        params=sum(s.params or 0 for s in summaries if s),  # the fused system: every stream's network
-        test={**classification_metrics(logits, labels, len(classes)), "protocol": protocol},
-        test_best={**classification_metrics(best_logits, labels, len(classes)), "protocol": protocol},
-    ).write(out.summary_file)
 
 
 def fused_correct(stream_logits: np.ndarray, labels: np.ndarray, weight_sets) -> np.ndarray:

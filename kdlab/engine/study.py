@@ -239,18 +239,20 @@ def step_config(step: Step, runs_dir: Path, config_dir: Path = CONFIG_DIR, overr
     return config
 
 
-def run_study(
-    steps: list[Step],
-    runs_dir: str | Path,
-    config_dir: str | Path = CONFIG_DIR,
-    overrides: list[str] = (),
-    log=print,
-    claims: tuple[Claim, ...] = HEADLINE,
-    jobs: int | None = None,
-    record: bool = True,
-) -> dict:
+@dataclass(frozen=True)
+class Study:
+    """A study: its ``steps`` (every run it makes, in order), the ``claims`` it evaluates, and the folder of
+    the configs its steps name."""
+
+    steps: tuple[Step, ...]
+    claims: tuple[Claim, ...] = HEADLINE
+    config_dir: Path = CONFIG_DIR
+
+
+def run_study(study: Study | list[Step], runs_dir: str | Path, overrides: list[str] = (), log=print,
+              jobs: int | None = None, record: bool = True) -> dict:
     """Run every step (skipping finished runs); write ``study.json`` (unless ``record`` is False);
-    return the results.
+    return the results. A plain list of steps is a :class:`Study` with the headline claims.
 
     ``study.json`` describes the study that wrote it (``kdlab demo``); a part of a study run again
     from a notebook (:func:`run_steps`) must not replace it with its own subset, so it passes
@@ -263,75 +265,102 @@ def run_study(
     trains with one thread, so its numbers do not depend on ``jobs``. Fusions run when their
     runs are done. The representation cache is built once, first.
     """
-    runs_dir, config_dir = Path(runs_dir), Path(config_dir)
+    study = study if isinstance(study, Study) else Study(tuple(study))
+    runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    timings: dict[str, float] = {}
-    configs = {s.name: step_config(s, runs_dir, config_dir, list(overrides)) for s in steps if not s.fuse}
-    links = _links(steps, configs, runs_dir)
-
-    def needs(step: Step) -> set[str]:
-        if step.fuse:
-            return set(step.fuse)
-        if step.name in links:
-            return {links[step.name]}
-        return {Path(t).name for t in configs[step.name].distill.teachers} if configs[step.name].distill.loss != "ce" else set()
-
-    def report(step: Step) -> None:
-        test = RunFolder(runs_dir / step.name).summary().test
-        log(f"[{step.name}] test top-1 {test['top1']:.1f}%" + (f" ({timings[step.name]:.0f} s)" if step.name in timings else ""))
-        # the dashboard follows a study while it runs; the findings and the compression table come at the end
-        if record:
-            _write_study(runs_dir, steps, collect_results(steps, runs_dir, findings=False), timings)
-
-    pending = list(steps)
-    finished: set[str] = {s.name for s in steps if not s.fuse and s.name not in links and RunFolder(runs_dir / s.name).is_complete()}
-    for step in [s for s in pending if s.name in finished]:
-        log(f"[{step.name}] already complete")
-        report(step)
-    pending = [s for s in pending if s.name not in finished]
-    if any(not s.fuse and s.name not in links for s in pending):
-        _build_cache(next(configs[s.name] for s in pending if not s.fuse and s.name not in links))
-    known = {s.name for s in steps}
-    running: dict = {}
-    jobs = jobs or min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    with _Workers(jobs) as workers:
-        while pending or running:
-            progressed = False
-            for step in list(pending):
-                if any(n in known and n not in finished for n in needs(step)):  # runs made elsewhere count as ready
-                    continue
-                if not step.fuse and step.name not in links and len(running) >= jobs:
-                    continue  # every worker is busy
-                pending.remove(step)
-                progressed = True
-                if step.fuse:
-                    fuse_runs([runs_dir / name for name in step.fuse], runs_dir / step.name)
-                elif step.name in links:
-                    if not (runs_dir / step.name).is_symlink():
-                        (runs_dir / step.name).symlink_to(links[step.name])
-                    log(f"[{step.name}] same config as {links[step.name]}: reused")
-                else:
-                    log(f"[{step.name}] training ...")
-                    running[workers.submit(configs[step.name])] = (step, time.perf_counter())
-                    continue
-                finished.add(step.name)
-                report(step)
-            if running and not progressed:
-                future = workers.wait_one(running)
-                step, step_started = running.pop(future)
-                future.result()  # a failed run stops the study with its error
-                timings[step.name] = time.perf_counter() - step_started
-                finished.add(step.name)
-                report(step)
-            elif not running and not progressed:
-                blocked = ", ".join(f"{s.name} (needs {sorted(needs(s) - finished)})" for s in pending)
-                raise RunError(f"{runs_dir}: these steps wait on each other: {blocked}")
-    results = collect_results(steps, runs_dir, claims=claims)
+    configs = {s.name: step_config(s, runs_dir, Path(study.config_dir), list(overrides)) for s in study.steps if not s.fuse}
+    schedule = _Schedule(list(study.steps), runs_dir, configs, log, record)
+    schedule.run(jobs or min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+    results = collect_results(list(study.steps), runs_dir, claims=study.claims)
     results["wall_seconds"] = time.perf_counter() - started
     if record:
-        _write_study(runs_dir, steps, results, timings)
+        _write_study(runs_dir, list(study.steps), results, schedule.timings)
     return results
+
+
+class _Schedule:
+    """The steps of a study in flight: which are finished, linked to an equal run, pending or training."""
+
+    def __init__(self, steps: list[Step], runs_dir: Path, configs: dict[str, RunConfig], log, record: bool):
+        self.steps, self.runs_dir, self.configs, self.log, self.record = steps, runs_dir, configs, log, record
+        self.links = _links(steps, configs, runs_dir)
+        self.timings: dict[str, float] = {}
+        self.known = {s.name for s in steps}
+        self.finished = {s.name for s in steps if self.trains(s) and RunFolder(runs_dir / s.name).is_complete()}
+        self.pending = [s for s in steps if s.name not in self.finished]
+        self.running: dict = {}
+
+    def trains(self, step: Step) -> bool:
+        """Whether the step trains a network (not a fusion, not a link to an equal run)."""
+        return not step.fuse and step.name not in self.links
+
+    def needs(self, step: Step) -> set[str]:
+        """The runs the step waits on: the fused runs, the linked run, or the teachers."""
+        if step.fuse:
+            return set(step.fuse)
+        if step.name in self.links:
+            return {self.links[step.name]}
+        config = self.configs[step.name]
+        return {Path(t).name for t in config.distill.teachers} if config.distill.loss != "ce" else set()
+
+    def report(self, step: Step) -> None:
+        test = RunFolder(self.runs_dir / step.name).summary().test
+        took = f" ({self.timings[step.name]:.0f} s)" if step.name in self.timings else ""
+        self.log(f"[{step.name}] test top-1 {test['top1']:.1f}%{took}")
+        # the dashboard follows a study while it runs; the findings and the compression table come at the end
+        if self.record:
+            _write_study(self.runs_dir, self.steps, collect_results(self.steps, self.runs_dir, findings=False), self.timings)
+
+    def run(self, jobs: int) -> None:
+        """Every pending step, trainings ``jobs`` at a time, each as soon as what it needs has finished."""
+        for step in [s for s in self.steps if s.name in self.finished]:
+            self.log(f"[{step.name}] already complete")
+            self.report(step)
+        training = [s for s in self.pending if self.trains(s)]
+        if training:
+            _build_cache(self.configs[training[0].name])
+        with _Workers(jobs) as workers:
+            while self.pending or self.running:
+                progressed = self._start_ready(workers, jobs)
+                if self.running and not progressed:
+                    self._finish_one(workers)
+                elif not self.running and not progressed:
+                    blocked = ", ".join(f"{s.name} (needs {sorted(self.needs(s) - self.finished)})" for s in self.pending)
+                    raise RunError(f"{self.runs_dir}: these steps wait on each other: {blocked}")
+
+    def _start_ready(self, workers: _Workers, jobs: int) -> bool:
+        """Start every pending step whose runs are ready (fusions and links at once); whether any started."""
+        progressed = False
+        for step in list(self.pending):
+            if any(n in self.known and n not in self.finished for n in self.needs(step)):  # runs made elsewhere are ready
+                continue
+            if self.trains(step) and len(self.running) >= jobs:
+                continue  # every worker is busy
+            self.pending.remove(step)
+            progressed = True
+            folder = self.runs_dir / step.name
+            if step.fuse:
+                fuse_runs([self.runs_dir / name for name in step.fuse], folder)
+            elif step.name in self.links:
+                if not folder.is_symlink():
+                    folder.symlink_to(self.links[step.name])
+                self.log(f"[{step.name}] same config as {self.links[step.name]}: reused")
+            else:
+                self.log(f"[{step.name}] training ...")
+                self.running[workers.submit(self.configs[step.name])] = (step, time.perf_counter())
+                continue
+            self.finished.add(step.name)
+            self.report(step)
+        return progressed
+
+    def _finish_one(self, workers: _Workers) -> None:
+        future = workers.wait_one(self.running)
+        step, step_started = self.running.pop(future)
+        future.result()  # a failed run stops the study with its error
+        self.timings[step.name] = time.perf_counter() - step_started
+        self.finished.add(step.name)
+        self.report(step)
 
 
 def _links(steps: list[Step], configs: dict[str, RunConfig], runs_dir: Path) -> dict[str, str]:
@@ -583,5 +612,5 @@ def run_steps(space: Workspace, names: list[str], log=print, claims: tuple[Claim
     missing = sorted(set(names) - {step.name for step in steps})
     if missing:
         raise ValueError(f"no study step named {missing}; see kdlab.engine.study.full_steps()")
-    return run_study(steps, space.runs, overrides=list(space.overrides), log=log, claims=claims,
+    return run_study(Study(tuple(steps), claims), space.runs, overrides=list(space.overrides), log=log,
                      record=not (space.runs / "study.json").exists())
