@@ -24,6 +24,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
+from kdlab.engine.records import REQUIRED_ARRAYS, TEACHER_ARRAYS
+
 NULL = type(None)
 NUMBER = (int, float)  # JSON numbers; true and false are not numbers here
 
@@ -189,8 +191,8 @@ def metrics_problem(data: bytes) -> str | None:
 
 # --- predictions.npz ---------------------------------------------------------------------------------------
 
-#: The arrays every page needs from ``predictions.npz``.
-PREDICTION_KEYS = ("logits", "labels", "video_ids", "classes")
+#: The arrays every page needs from ``predictions.npz`` (:mod:`kdlab.engine.records` names them).
+PREDICTION_KEYS = REQUIRED_ARRAYS
 
 
 def predictions_problem(p: dict[str, np.ndarray]) -> str | None:
@@ -227,7 +229,7 @@ def teachers_problem(p: dict[str, np.ndarray]) -> str | None:
     ``(N, C)`` the shape of ``logits``. Call after :func:`predictions_problem` found nothing."""
     if "teacher_logits" not in p and "teacher_names" not in p:
         return None
-    absent = [key for key in ("teacher_logits", "teacher_names") if key not in p]
+    absent = [key for key in TEACHER_ARRAYS if key not in p]
     if absent:
         return f"no `{absent[0]}` array"
     z, names, n_c = p["teacher_logits"], p["teacher_names"], p["logits"].shape

@@ -33,8 +33,9 @@ import streamlit as st
 
 import checks
 from kdlab.codec import VIDEO_EXTENSIONS, Representations, extract
+from kdlab.engine.records import PREDICTIONS_FILE, SUMMARY_FILE
 from kdlab.errors import KdlabError
-from kdlab.paths import REPO_ROOT, samples_dir
+from kdlab.paths import home, samples_dir
 
 DEFAULT_RUNS = "runs/demo"
 #: The commands that make a runs folder, for the pages' "nothing here yet" messages.
@@ -58,11 +59,11 @@ def runs_from_argv(argv: list[str] | None = None) -> str:
 
 
 def resolve(path: str | Path) -> Path:
-    """An absolute path: as given, else relative to the working folder, else to the repository."""
+    """An absolute path: as given, else relative to the working folder, else to the repository (a checkout's)."""
     path = Path(path).expanduser()
-    if path.is_absolute() or path.exists() or not (REPO_ROOT / path).exists():
+    if path.is_absolute() or path.exists() or not (home() / path).exists():
         return path.resolve()
-    return REPO_ROOT / path
+    return home() / path
 
 
 # --- the URL's query ---------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def run_names(folder: Path) -> list[str]:
     """Run folders (with a ``summary.json`` or ``config.json``) in the study's step order, then by name."""
     if not folder.is_dir():
         return []
-    found = sorted(p.name for p in folder.iterdir() if (p / "summary.json").exists() or (p / "config.json").exists())
+    found = sorted(p.name for p in folder.iterdir() if (p / SUMMARY_FILE).exists() or (p / "config.json").exists())
     steps = [s["name"] for s in (study(folder) or {}).get("steps", [])]
     return [n for n in steps if n in found] + [n for n in found if n not in steps]
 
@@ -199,7 +200,7 @@ def study_results(folder: Path) -> dict:
 
 def summary(run: Path) -> dict:
     """``summary.json`` (``{}`` when missing or damaged)."""
-    return read_json(run / "summary.json") or {}
+    return read_json(run / SUMMARY_FILE) or {}
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -225,40 +226,57 @@ def metrics(run: Path) -> list[dict]:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _predictions(run: str, mtime: float) -> dict | None:
-    """The arrays of ``run/predictions.npz``, read as :meth:`kdlab.engine.runs.RunFolder.predictions` does
-    (without importing torch); None when it is not a readable ``.npz``."""
+def _arrays(run: str, mtime: float) -> dict | None:
+    """The arrays of ``run/predictions.npz`` as stored (:func:`kdlab.engine.records.read_arrays`, no torch);
+    None when it is not a readable ``.npz``."""
+    from kdlab.engine.records import PREDICTIONS_FILE, read_arrays
+    from kdlab.errors import RunError
+
     try:
-        with np.load(Path(run) / "predictions.npz", allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error):
+        return read_arrays(Path(run) / PREDICTIONS_FILE)
+    except RunError:
         return None
+
+
+def _predictions(run: str, mtime: float):
+    """The run's :class:`kdlab.engine.records.Predictions` (call after :func:`_predictions_problems` found nothing)."""
+    from kdlab.engine.records import Predictions
+
+    return Predictions.from_arrays(_arrays(run, mtime), Path(run))
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _predictions_problems(run: str, mtime: float) -> tuple[str | None, str | None]:
     """Why the run's predictions cannot serve any page, and why not the teacher pages (None: they can)."""
-    p = _predictions(run, mtime)
+    from kdlab.engine.records import Predictions
+    from kdlab.errors import RunError
+
+    p = _arrays(run, mtime)
     if p is None:
         return ("not a readable NumPy .npz archive",) * 2
     why = checks.predictions_problem(p)
+    if why is None:
+        try:
+            Predictions.from_arrays(p, Path(run))
+        except RunError as exc:  # a newer record format
+            why = str(exc).split(": ", 1)[-1]
     return why, why or checks.teachers_problem(p)
 
 
 def predictions_problem(run: Path, teachers: bool = False) -> str | None:
     """Why the run's ``predictions.npz`` is damaged for a page (with ``teachers``: a teacher page); None when it
     is whole or absent."""
-    file = run / "predictions.npz"
+    file = run / PREDICTIONS_FILE
     if not file.exists():
         return None
     problems = _predictions_problems(str(run), _mtime(file))
     return problems[1] if teachers else problems[0]
 
 
-def predictions(run: Path, teachers: bool = False) -> dict | None:
-    """``predictions.npz`` as a dict of arrays, checked for what a page needs (:func:`checks.predictions_problem`;
+def predictions(run: Path, teachers: bool = False):
+    """``predictions.npz`` as :class:`kdlab.engine.records.Predictions`, checked for what a page needs (:func:`checks.predictions_problem`;
     with ``teachers``, :func:`checks.teachers_problem` too); None before the run has finished or when damaged."""
-    file = run / "predictions.npz"
+    file = run / PREDICTIONS_FILE
     if not file.exists() or predictions_problem(run, teachers):
         return None
     return _predictions(str(run), _mtime(file))
@@ -269,7 +287,7 @@ def runs_with_predictions(folder: Path, names: list[str], teachers: bool = False
     out = []
     for name in names:
         p = predictions(folder / name, teachers)
-        if p is not None and (not teachers or len(p.get("teacher_names", ()))):
+        if p is not None and (not teachers or len(p.teacher_names)):
             out.append(name)
     return out
 
@@ -277,7 +295,7 @@ def runs_with_predictions(folder: Path, names: list[str], teachers: bool = False
 # --- damaged files ---------------------------------------------------------------------------------
 
 #: The files of a run folder that the pages read, in the order a warning lists them.
-RUN_FILES = ("config.json", "summary.json", "metrics.csv", "predictions.npz")
+RUN_FILES = ("config.json", SUMMARY_FILE, "metrics.csv", PREDICTIONS_FILE)
 
 
 def _problem(path: Path) -> str | None:
@@ -313,7 +331,7 @@ def damaged_results(folder: Path) -> set[str]:
     arrays every page needs. :mod:`kdlab.engine.claims` reads those files itself, so their methods are left out of
     the comparisons computed here."""
     return {path.parent.name for path, why in damaged_files(folder).items()
-            if path.name == "summary.json" or (path.name == "predictions.npz" and predictions_problem(path.parent))}
+            if path.name == SUMMARY_FILE or (path.name == PREDICTIONS_FILE and predictions_problem(path.parent))}
 
 
 #: What to do about a damaged file: rerun the step that writes it.
@@ -339,7 +357,7 @@ def warn_damaged(folder: Path) -> None:
 
 def _stamp(folder: Path) -> tuple[float, ...]:
     """The modification times of the runs' predictions and summaries: a key that changes when a run does."""
-    return tuple(_mtime(folder / name / file) for name in run_names(folder) for file in ("predictions.npz", "summary.json"))
+    return tuple(_mtime(folder / name / file) for name in run_names(folder) for file in (PREDICTIONS_FILE, SUMMARY_FILE))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -373,10 +391,11 @@ def experiment_rows(folder: Path) -> list[dict]:
     listed = {row["run"] for row in rows}
     missing = [name for name in names if name not in listed and "test" in summary(folder / name)]
     if missing:
-        from kdlab.engine.study import demo_steps, run_row
+        from kdlab.engine.records import Summary
+        from kdlab.engine.study import demo_steps
 
         groups = {step.name: step.group for step in demo_steps()}
-        rows += [run_row(name, groups.get(name, ""), summary(folder / name)) for name in missing]
+        rows += [Summary.from_dict(summary(folder / name)).row(name, groups.get(name, "")) for name in missing]
     for row in rows:
         row["flops_per_frame"] = summary(folder / row["run"]).get("flops_per_frame")
     return rows
@@ -440,11 +459,11 @@ def _class_weights(run: str, mtime: float, temperature: float) -> dict[str, np.n
     from kdlab.losses import aggregation_weights
 
     p = _predictions(run, mtime)
-    z_t = torch.from_numpy(np.asarray(p["teacher_logits"], np.float32))
-    z_s = torch.from_numpy(np.asarray(p["logits"], np.float32))
-    labels = np.asarray(p["labels"], np.int64)
+    z_t = torch.from_numpy(np.asarray(p.teacher_logits, np.float32))
+    z_s = torch.from_numpy(np.asarray(p.logits, np.float32))
+    labels = np.asarray(p.labels, np.int64)
     out: dict[str, np.ndarray] = {}
-    for c in range(len(p["classes"])):
+    for c in range(p.num_classes):
         members = np.flatnonzero(labels == c)
         if not len(members):
             for key in out:
@@ -453,32 +472,32 @@ def _class_weights(run: str, mtime: float, temperature: float) -> dict[str, np.n
         # every aggregation on this class's clips as one batch: per-clip weights averaged, AE-KD's the batch's own
         weights = aggregation_weights(z_s[members], z_t[:, members], torch.from_numpy(labels[members]), temperature)
         for key, w in weights.items():
-            out.setdefault(key, np.full((len(p["classes"]), z_t.shape[0]), np.nan))[c] = w.mean(1).numpy()
+            out.setdefault(key, np.full((p.num_classes, z_t.shape[0]), np.nan))[c] = w.mean(1).numpy()
     return out
 
 
 def class_weights(run: Path, temperature: float) -> dict[str, np.ndarray]:
     """Each aggregation's mean weight per (true class, teacher) on the test clips: ``{key: (C, K)}``
     (:func:`kdlab.losses.aggregation_weights`, each class's clips taken as one batch)."""
-    return _class_weights(str(run), _mtime(run / "predictions.npz"), float(temperature))
+    return _class_weights(str(run), _mtime(run / PREDICTIONS_FILE), float(temperature))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _fusion_grid(runs: tuple[str, ...], mtimes: tuple, ratios: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from kdlab.engine.fuse import aligned, fused_correct
+    from kdlab.engine.fuse import fused_correct
 
     predictions = [_predictions(run, mtime) for run, mtime in zip(runs, mtimes)]
-    ids = predictions[0]["video_ids"].tolist()
-    streams = np.stack([aligned(p, ids) for p in predictions])
+    ids = predictions[0].ids
+    streams = np.stack([p.aligned(ids) for p in predictions])
     weight_sets = [(1.0, m, r) for r in ratios for m in ratios]
-    return fused_correct(streams, predictions[0]["labels"], weight_sets), predictions[0]["labels"], np.asarray(ids)
+    return fused_correct(streams, predictions[0].labels, weight_sets), predictions[0].labels, np.asarray(ids)
 
 
 def fusion_grid(runs: Sequence[Path], ratios: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which test clips the fusion of ``runs`` (I-frame, motion, residual) gets right with weights
     ``(1, m, r)`` for every ``r``, then ``m`` in ``ratios``: ``(correct (R * M, N), labels, video ids)``
     (:func:`kdlab.engine.fuse.fused_correct`; rows ordered residual-major)."""
-    return _fusion_grid(tuple(str(r) for r in runs), tuple(_mtime(r / "predictions.npz") for r in runs),
+    return _fusion_grid(tuple(str(r) for r in runs), tuple(_mtime(r / PREDICTIONS_FILE) for r in runs),
                         tuple(float(x) for x in ratios))
 
 
@@ -493,7 +512,7 @@ def _fused(runs: tuple[str, ...], mtimes: tuple, weights: tuple[float, ...]) -> 
 def fused(runs: Sequence[Path], weights: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The late fusion of ``runs``' test logits with ``weights``: ``(logits (N, C), labels, video ids)``
     (:func:`kdlab.engine.fuse.fuse_predictions`, aligned by video id)."""
-    return _fused(tuple(str(r) for r in runs), tuple(_mtime(r / "predictions.npz") for r in runs),
+    return _fused(tuple(str(r) for r in runs), tuple(_mtime(r / PREDICTIONS_FILE) for r in runs),
                   tuple(float(w) for w in weights))
 
 

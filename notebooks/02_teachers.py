@@ -94,7 +94,7 @@ results = run_steps(space, STREAMS + ["fusion_teachers"], log=log)
 rows = [r for r in results["runs"] if r["run"] in STREAMS + ["fusion_teachers"]]
 for name in STREAMS:
     summary = RunFolder(space.runs / name).summary()
-    print(f"{name:17} {summary['arch']:15} on {summary['representation']:9} {summary['params'] / 1e3:6.0f} k parameters")
+    print(f"{name:17} {summary.arch:15} on {summary.representation:9} {summary.params / 1e3:6.0f} k parameters")
 experiment_table_figure(rows, columns=["run", "representation", "arch", "params", "top1", "mean_class_accuracy"])
 
 # %% [markdown]
@@ -107,7 +107,7 @@ experiment_table_figure(rows, columns=["run", "representation", "arch", "params"
 # CoViAR tests with more segments (25 x 10 crops at full size) than it validates with.
 
 # %%
-videos = RunFolder(space.runs / "teacher_iframe").summary().get("videos", {})
+videos = RunFolder(space.runs / "teacher_iframe").summary().videos
 print(f"clips: {videos.get('train')} to train on, {videos.get('val')} to validate on (held-out groups), "
       f"{videos.get('test')} to test on (read once)")
 assert videos.get("val", 0) > 0, "validation is on groups held out of the training list, not on the test list"

@@ -48,7 +48,6 @@ import torch
 import torch.nn.functional as F
 
 from kdlab.engine.claims import HEADLINE, evaluate_claims, seed_summary
-from kdlab.engine.fuse import aligned
 from kdlab.engine.runs import RunFolder
 from kdlab.engine.stats import seed_t_interval
 from kdlab.engine.study import STREAMS, STUDENTS, demo_steps, run_steps, workspace
@@ -101,12 +100,12 @@ def my_total(z_s, teachers, y, T=4.0, w_ce=1.0, w_kd=1.0):
 
 # %%
 teachers_run = RunFolder(space.runs / "fusion_teachers").predictions()
-ids = teachers_run["video_ids"].tolist()
-z_teachers = torch.from_numpy(teachers_run["teacher_logits"]).double()  # (3, N, C): I-frame, motion, residual
-z_student = torch.from_numpy(aligned(RunFolder(space.runs / "student_ce").predictions(), ids)).double()  # (N, C)
-y = torch.from_numpy(teachers_run["labels"])
-classes = [str(c) for c in teachers_run["classes"]]
-names = [str(n) for n in teachers_run["teacher_names"]]
+ids = teachers_run.ids
+z_teachers = torch.from_numpy(teachers_run.teacher_logits).double()  # (3, N, C): I-frame, motion, residual
+z_student = torch.from_numpy(RunFolder(space.runs / "student_ce").predictions().aligned(ids)).double()  # (N, C)
+y = torch.from_numpy(teachers_run.labels)
+classes = [str(c) for c in teachers_run.classes]
+names = teachers_run.names
 
 mine, library = my_kd(z_student, z_teachers[0], 4.0), kd_loss(z_student, z_teachers[0], 4.0)
 assert torch.allclose(mine, library), "the KD loss written by hand equals kdlab's"

@@ -94,10 +94,10 @@ results = run_steps(space, [s.name for s in teachers + ablation_steps(seeds, var
 
 # %%
 preds = RunFolder(space.runs / "mkd_streams").predictions()
-logits = torch.from_numpy(preds["teacher_logits"]).double()  # (K, N, C)
-labels = torch.from_numpy(preds["labels"])
-names = [str(n) for n in preds["teacher_names"]]
-classes = [str(c) for c in preds["classes"]]
+logits = torch.from_numpy(preds.teacher_logits).double()  # (K, N, C)
+labels = torch.from_numpy(preds.labels)
+names = preds.names
+classes = [str(c) for c in preds.classes]
 weights = {
     "EBKD (entropy)": entropy_weights(logits).numpy(),
     "CA-MKD (confidence)": confidence_weights(logits, labels).numpy(),
@@ -143,7 +143,7 @@ print("mean weight per teacher, EBKD:", np.round(ebkd_by_hand.mean(1).numpy(), 3
 # %% tags=["solution"] jupyter={"source_hidden": true, "outputs_hidden": true}
 # Solution. KL(p_k || q) = -H(p_k) - sum p_k log q; averaging over k turns sum p_k log q into sum p_bar log q.
 T = 4.0
-z_s = torch.from_numpy(preds["logits"]).double()  # the trained student's test logits, same clips as the teachers'
+z_s = torch.from_numpy(preds.logits).double()  # the trained student's test logits, same clips as the teachers'
 p_k = F.softmax(logits / T, dim=-1)
 p_bar = p_k.mean(0)
 

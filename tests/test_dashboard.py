@@ -29,8 +29,8 @@ from kdlab.engine import stats
 from kdlab.engine.config import RunConfig
 from kdlab.engine.fuse import fused_correct
 from kdlab.engine.metrics import classification_metrics
+from kdlab.engine.records import read_arrays
 from kdlab.engine.runs import RunFolder
-from kdlab.engine.study import run_row
 from kdlab.figures import format_count
 from kdlab.losses import aggregation_weights, entropy_weights, kd_per_sample, soft_targets, weighted_kd
 from kdlab.models import late_fusion
@@ -147,7 +147,7 @@ def make_study(base: Path, data: Path | None = None) -> Path:
     steps += [{"name": "fusion_teachers", "config": "", "fuse": list(TEACHERS), "group": "fusion", "overrides": []},
               {"name": "student_ce", "config": "student_ce", "fuse": [], "group": "students", "overrides": []},
               {"name": "mkd_streams", "config": "mkd_streams", "fuse": [], "group": "students", "overrides": []}]
-    rows = [run_row(step["name"], step["group"], RunFolder(runs / step["name"]).summary()) for step in steps]
+    rows = [RunFolder(runs / step["name"]).summary().row(step["name"], step["group"]) for step in steps]
     # the headline claims, and one ablation-like claim as `make study` adds them
     ablation = Claim("aggregation_x", "aggregation: a variant", "mkd_streams", "student_ce", "a variant", "the reference")
     claims = evaluate_claims(runs) + evaluate_claims(runs, (ablation,))
@@ -534,7 +534,7 @@ def copy_study(study: Path, tmp_path: Path) -> Path:
 
 def rewrite_predictions(run: Path, **arrays) -> None:
     """The run's predictions.npz with ``arrays`` replaced (None: left out)."""
-    p = RunFolder(run).predictions() | arrays
+    p = read_arrays(run / "predictions.npz") | arrays
     io.save_npz(run / "predictions.npz", **{k: v for k, v in p.items() if v is not None})
 
 
@@ -595,7 +595,7 @@ def test_predictions_with_mismatched_shapes(study, tmp_path, run, arrays, left_o
 
 def test_a_summary_json_with_text_for_a_number(study, tmp_path):
     runs = copy_study(study, tmp_path)
-    summary = RunFolder(runs / "mkd_streams").summary()
+    summary = RunFolder(runs / "mkd_streams").summary().to_dict()
     summary["test"]["top1"], summary["params"] = "86.7 %", "177 k"
     io.write_json(runs / "mkd_streams" / "summary.json", summary)
     at = every_page_despite(runs, "mkd_streams/summary.json", {})  # its stream read from config.json instead
@@ -612,7 +612,7 @@ def test_a_video_id_outside_the_data_set(study, tmp_path):
     shutil.copy(next(data.rglob("*.avi")), outside)
     escape = str(Path(os.path.relpath(outside, data)).with_suffix(""))
     assert ".." in escape and (data / f"{escape}.avi").exists()
-    ids = RunFolder(runs / "mkd_streams").predictions()["video_ids"].copy()
+    ids = RunFolder(runs / "mkd_streams").predictions().video_ids.copy()
     ids[:] = escape
     rewrite_predictions(runs / "mkd_streams", video_ids=ids)
     every_page_despite(runs, "mkd_streams/predictions.npz",

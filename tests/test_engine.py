@@ -76,20 +76,20 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(synth, tmp_path, 
     """Bit for bit, with or without DataLoader worker processes (persistent ones start afresh on resume)."""
     extra = [f"data.workers={workers}", "data.val_share=0"]  # no validation loader: fewer worker start-ups
     full = trainer.train(_config(synth, tmp_path, "full", "optim.epochs=3", *extra))
-    original = trainer.train_epoch
+    original = trainer.Trainer.train_epoch
 
-    def interrupted(*args, **kwargs):
-        if args[4] == 2:  # the epoch argument
+    def interrupted(self, epoch):
+        if epoch == 2:
             raise KeyboardInterrupt
-        return original(*args, **kwargs)
+        return original(self, epoch)
 
     config = _config(synth, tmp_path, "cut", "optim.epochs=3", *extra)
-    monkeypatch.setattr(trainer, "train_epoch", interrupted)
+    monkeypatch.setattr(trainer.Trainer, "train_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         trainer.train(config)
     cut = RunFolder(tmp_path / "cut")
     assert [r["epoch"] for r in cut.metrics()] == [0, 1] and not cut.summary_file.exists()
-    monkeypatch.setattr(trainer, "train_epoch", original)
+    monkeypatch.setattr(trainer.Trainer, "train_epoch", original)
     trainer.train(config)
     assert [r["epoch"] for r in cut.metrics()] == [0, 1, 2] and cut.is_complete()
     assert [r["loss_ce"] for r in full.metrics()] == [r["loss_ce"] for r in cut.metrics()]
@@ -122,12 +122,18 @@ def test_multi_teacher_distillation(teachers, synth, tmp_path, loss, offline):
 
 def test_offline_teacher_logits_are_the_teachers_outputs(teachers, synth, tmp_path):
     config = _config(synth, tmp_path, "s", "distill.loss=kd", f"distill.teachers=[\"{teachers['mv'].path}\"]")
-    context = trainer.distributed.Context()
-    from kdlab.engine.loading import make_dataset
-
-    train_set = make_dataset(config, "train", ["mv"], True, 3)
-    stored = trainer.offline_teacher_logits(config, [teachers["mv"].load_model()], train_set, context)
+    run = trainer.Trainer(config)
+    assert run.open()
+    stored = run.teacher_logits_on_training_videos()
+    train_set = run.data.dataset("train", ["mv"], True, config.data.num_segments)
     assert len(stored) == len(train_set) and next(iter(stored.values())).shape == (1, 4)
+    # the teacher's own forward pass on a training video's test view: the stored logits
+    view = run.data.dataset("train", ["mv"], False, config.data.test_segments)
+    inputs, _, video = view[0]
+    with torch.no_grad():
+        expected = run.teachers[0](inputs["mv"].unsqueeze(0)).numpy()  # (1, C): K = 1 teacher
+    np.testing.assert_allclose(stored[video], expected, rtol=1e-5, atol=1e-6)
+    assert run.data.dataset("train", ["mv"], False, config.data.test_segments) is view, "each dataset built once"
 
 
 def test_fusion_and_evaluate(teachers, tmp_path, capsys):
@@ -306,3 +312,43 @@ def test_damaged_files_and_bad_arguments_get_one_line(teachers, tmp_path, capsys
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         assert exit_.value.code == 2 and f"argument {key}: expected an integer" in capsys.readouterr().err
+
+
+def test_a_distillation_run_builds_each_dataset_once_and_checks_the_cache_once_per_part(teachers, synth, tmp_path,
+                                                                                         monkeypatch):
+    """Offline KD from three teachers: the student's train/val/test sets and one training view per teacher
+    representation (the I-frame teacher's view is not rebuilt for the I-frame student's test protocol)."""
+    from kdlab.data.dataset import CompressedVideoDataset
+
+    built, checked = [], []
+    original_init, original_check = CompressedVideoDataset.__init__, CompressedVideoDataset._ensure_cache
+
+    def init(self, root, records, *args, **kwargs):
+        built.append((kwargs["representations"], kwargs["train"], kwargs["num_segments"]))
+        original_init(self, root, records, *args, **kwargs)
+
+    def check(self, *args):
+        checked.append(len(self.records))
+        original_check(self, *args)
+
+    monkeypatch.setattr(CompressedVideoDataset, "__init__", init)
+    monkeypatch.setattr(CompressedVideoDataset, "_ensure_cache", check)
+    names = json.dumps([str(teachers[r].path) for r in ("iframe", "mv", "residual")])
+    trainer.train(_config(synth, tmp_path, "kd3", "distill.loss=avg_kd", f"distill.teachers={names}"))
+    assert sorted(built) == sorted([(("iframe",), True, 3), (("iframe",), False, 3), (("iframe",), False, 4),
+                                    (("iframe",), False, 4), (("mv",), False, 4), (("residual",), False, 4)])
+    assert len(checked) == 3, "one check of the cache per part: train, val, test"
+
+
+def test_no_engine_function_is_longer_than_60_lines_or_takes_more_than_6_parameters():
+    import ast
+
+    found = []
+    for path in sorted((REPO / "kdlab" / "engine").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                a = node.args
+                params = [p for p in a.posonlyargs + a.args + a.kwonlyargs if p.arg not in ("self", "cls")]
+                if node.end_lineno - node.lineno + 1 > 60 or len(params) > 6:
+                    found.append(f"{path.name}:{node.lineno} {node.name}")
+    assert found == []

@@ -421,3 +421,14 @@ def test_every_builder_serialises(logits):
                 F.class_distributions_figure({"a": np.ones(3) / 3}, ["a", "b", "c"], 0, markers=["a"]),
                 F.class_weights_figure({"a": np.ones((3, 2)) / 2}, ["a", "b", "c"], ["t", "u"])):
         assert fig.to_json()
+
+
+def test_one_hsv_to_rgb_in_turns_and_in_degrees():
+    """kdlab.colour.hsv_to_rgb serves the figures (hue in turns) and the synthetic renderer (degrees, float32)."""
+    from kdlab.colour import hsv_to_rgb
+    from kdlab.data.render import _colour
+
+    hues = np.linspace(0, 1, 13)
+    np.testing.assert_allclose(hsv_to_rgb(hues * 360, 0.6, 0.8, full_turn=360.0), F.hsv_to_rgb(hues, 0.6, 0.8), atol=1e-12)
+    assert _colour(120.0, 1.0, 1.0).tolist() == [0.0, 255.0, 0.0] and _colour(480.0, 1.0, 1.0).dtype == np.float32
+    assert _colour(30.0, 0.5, 0.8).tolist() == pytest.approx([204.0, 153.0, 102.0])  # C = 0.4, X = 0.2, m = 0.4

@@ -62,7 +62,7 @@ def test_minimal_detectable_difference_is_2_8_standard_errors_for_a_normal_stati
 def test_accuracy_interval_agrees_with_scipys_bootstrap_without_groups():
     rng = np.random.default_rng(0)
     correct = rng.random(400) < 0.75
-    ours = stats.accuracy_interval(correct, samples=20_000)
+    ours = stats.accuracy_interval(correct, draws=stats.Resampling(20_000))
     theirs = scipy_stats.bootstrap((correct.astype(float) * 100,), np.mean, n_resamples=20_000, method="percentile",
                                    random_state=1).confidence_interval
     assert ours.estimate == pytest.approx(100 * correct.mean())
@@ -78,8 +78,8 @@ def test_groups_resample_whole_groups():
     per_group = rng.random(50) < 0.7
     correct = np.repeat(per_group, 4)
     groups = np.repeat(np.arange(50), 4)
-    grouped = stats.accuracy_interval(correct, groups, samples=20_000)
-    free = stats.accuracy_interval(correct, samples=20_000)
+    grouped = stats.accuracy_interval(correct, groups, draws=stats.Resampling(20_000))
+    free = stats.accuracy_interval(correct, draws=stats.Resampling(20_000))
     theirs = scipy_stats.bootstrap((per_group.astype(float) * 100,), np.mean, n_resamples=20_000, method="percentile",
                                    random_state=2).confidence_interval
     assert grouped.low == pytest.approx(theirs.low, abs=0.6) and grouped.high == pytest.approx(theirs.high, abs=0.6)
@@ -91,7 +91,7 @@ def test_mean_class_accuracy_interval_estimate_equals_the_metric():
     labels = rng.integers(0, 5, 300)
     predicted = np.where(rng.random(300) < 0.6, labels, rng.integers(0, 5, 300))
     logits = np.eye(5)[predicted]
-    interval = stats.mean_class_accuracy_interval(predicted, labels, 5, samples=2000)
+    interval = stats.mean_class_accuracy_interval(predicted, labels, 5, draws=stats.Resampling(2000))
     assert interval.estimate == pytest.approx(100 * mean_class_accuracy(logits, labels, 5))
     assert interval.low < interval.estimate < interval.high
 
@@ -100,12 +100,12 @@ def test_paired_bootstrap_agrees_with_scipys_paired_bootstrap():
     rng = np.random.default_rng(3)
     a = rng.random(500) < 0.8
     b = np.where(rng.random(500) < 0.85, a, ~a)  # B agrees with A on most clips
-    ours = stats.paired_bootstrap(a, b, samples=20_000)
+    ours = stats.paired_bootstrap(a, b, draws=stats.Resampling(20_000))
     theirs = scipy_stats.bootstrap((a * 100.0, b * 100.0), lambda x, y: np.mean(x - y), paired=True,
                                    n_resamples=20_000, method="percentile", random_state=4).confidence_interval
     assert ours.estimate == pytest.approx(100 * (a.mean() - b.mean()))
     assert ours.low == pytest.approx(theirs.low, abs=0.4) and ours.high == pytest.approx(theirs.high, abs=0.4)
-    same = stats.paired_bootstrap(a, a, samples=500)
+    same = stats.paired_bootstrap(a, a, draws=stats.Resampling(500))
     assert (same.estimate, same.low, same.high) == (0.0, 0.0, 0.0)
 
 
@@ -114,13 +114,13 @@ def test_two_level_bootstrap_with_one_seed_is_the_paired_bootstrap_and_adds_seed
     groups = np.repeat(np.arange(100), 3)
     a = rng.random((1, 300)) < 0.8
     b = rng.random((1, 300)) < 0.7
-    one = stats.two_level_bootstrap(a, b, groups, samples=20_000)
-    paired = stats.paired_bootstrap(a[0], b[0], groups, samples=20_000)
+    one = stats.two_level_bootstrap(a, b, groups, draws=stats.Resampling(20_000))
+    paired = stats.paired_bootstrap(a[0], b[0], groups, draws=stats.Resampling(20_000))
     assert one.se == pytest.approx(paired.se, rel=0.05)
     # five seeds that differ a lot from one another: the seed spread dominates the interval
     a5 = np.stack([rng.random(300) < p for p in (0.6, 0.9, 0.7, 0.95, 0.65)])
     b5 = np.stack([rng.random(300) < 0.7 for _ in range(5)])
-    five = stats.two_level_bootstrap(a5, b5, groups, samples=20_000)
+    five = stats.two_level_bootstrap(a5, b5, groups, draws=stats.Resampling(20_000))
     per_seed = 100 * (a5.astype(float) - b5).mean(1)
     assert five.estimate == pytest.approx(per_seed.mean())
     assert five.se > per_seed.std(ddof=0) / math.sqrt(5) * 0.9
@@ -197,7 +197,7 @@ def test_the_two_level_bootstrap_overstates_the_seed_by_clip_part():
         x = _crossed(rng, 4, 300, 1, 0.0, 0.0, 0.5)
         a, b = x / 100 + 0.5, np.full_like(x, 0.5)
         ours.append(stats.seed_and_clip_interval(a, b).se ** 2)
-        boot.append(stats.two_level_bootstrap(a, b, samples=500, seed=i).se ** 2)
+        boot.append(stats.two_level_bootstrap(a, b, draws=stats.Resampling(500, i)).se ** 2)
     assert np.mean(ours) == pytest.approx(truth, rel=0.2)
     assert np.mean(boot) == pytest.approx(2 * truth, rel=0.25)
 
@@ -224,9 +224,9 @@ def test_strata_keep_each_class_share_and_need_two_groups_each():
     correct = np.repeat([True, False], 40)
     groups = np.repeat(np.arange(40), 2)
     labels = np.repeat([0, 1], 40)
-    stratified = stats.accuracy_interval(correct, groups, labels, samples=2000)
+    stratified = stats.accuracy_interval(correct, groups, labels, draws=stats.Resampling(2000))
     assert (stratified.low, stratified.high) == (50.0, 50.0)
-    assert stats.accuracy_interval(correct, groups, samples=2000).se > 5
+    assert stats.accuracy_interval(correct, groups, draws=stats.Resampling(2000)).se > 5
     # one group per class: a stratified draw would only repeat it, so the bootstrap does not stratify
-    single = stats.accuracy_interval([True, False, True, False], [0, 1, 2, 3], [0, 1, 2, 3], samples=2000)
+    single = stats.accuracy_interval([True, False, True, False], [0, 1, 2, 3], [0, 1, 2, 3], draws=stats.Resampling(2000))
     assert single.se > 10

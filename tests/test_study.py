@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from kdlab.cli import main
 from kdlab.data.synthetic import PRESETS, generate
 from kdlab.engine.claims import HEADLINE
 from kdlab.engine.config import load_config
-from kdlab.engine.study import ABLATIONS, ablation_claims, ablation_steps, demo_steps
+from kdlab.engine.study import STREAMS, ABLATIONS, Step, ablation_claims, ablation_steps, demo_steps, step_config
 from kdlab.errors import ConfigError
 
 
@@ -24,8 +25,11 @@ def test_demo_steps_pair_every_student_by_seed():
     names = [s.name for s in steps]
     for student in ("student_ce", "kd_single", "mkd_streams", "fusion_mkd_streams"):
         assert {student, f"{student}_seed1", f"{student}_seed2"} <= set(names)
-    seeded = {s.name: s.overrides for s in steps if s.group == "students"}
-    assert seeded["kd_single_seed2"] == ("seed=2",) and seeded["kd_single"] == ()
+    seeded = {s.name: s.settings for s in steps if s.group == "students"}
+    assert seeded["kd_single_seed2"] == (("seed", 2),) and seeded["kd_single"] == ()
+    teachers = {s.name: s.teachers for s in steps}
+    assert teachers["kd_single_seed1"] == ("teacher_iframe",) and teachers["mkd_streams_seed2"] == STREAMS
+    assert {s.name: s.fuse for s in steps}["fusion_mkd_streams_seed2"] == ("mkd_streams_seed2", *STREAMS[1:])
     assert names.index("teacher_iframe") < names.index("kd_single")
 
 
@@ -35,8 +39,8 @@ def test_ablations_compare_like_with_like():
     assert "aggregation_avg_kd" not in claims  # the reference is not compared with itself
     subsets = [v.value for v in ABLATIONS if v.factor == "teachers"]
     assert subsets == ["I", "MV", "R", "I+MV", "I+R", "MV+R", "I+MV+R"]  # every single teacher and every pair
-    configs = {v.value: load_config(f"configs/demo/{v.config}.toml", list(v.overrides))
-               for v in ABLATIONS if v.factor == "aggregation" and not v.run}
+    configs = {v.value: step_config(v.step(), Path("runs"))
+               for v in ABLATIONS if v.factor == "aggregation" and not v.headline}
     # every aggregation but the labelled online one runs offline on logits alone, like the reference
     for value, config in configs.items():
         online = value == "camkd_online"
@@ -65,6 +69,15 @@ def test_smoke_demo_writes_verdicts_everywhere(tiny, tmp_path, capsys):
     assert study["design"]["videos"]["val"] > 0 and study["design"]["seeds"] == [0]
     assert "machine:" in text and "wall time" in out
     assert study["complementarity"]["oracle_top1"] >= max(study["complementarity"]["top1"].values())
+
+
+def test_a_study_step_names_its_teachers_and_its_settings_are_typed_values():
+    step = step_config(Step("t2", "mkd_streams", (("distill.loss_options", {"temperature": 2.0}), ("seed", 3)),
+                            teachers=("teacher_mv",)), Path("/r"))
+    assert step.distill.teachers == ["/r/teacher_mv"] and step.distill.loss_options == {"temperature": 2.0}
+    assert step.seed == 3 and step.out == "/r/t2" and step.name == "t2"
+    with pytest.raises(ConfigError, match="study step lonely: distills .*names no teachers"):
+        step_config(Step("lonely", "kd_single"), Path("/r"))
 
 
 @pytest.mark.slow

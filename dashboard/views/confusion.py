@@ -26,7 +26,7 @@ def pick(label: str, key: str, preferred: str) -> str:
 
 def matrix(run: str):
     p = state.predictions(folder / run)
-    return p, confusion_matrix(p["logits"], p["labels"], len(p["classes"]))
+    return p, confusion_matrix(p.logits, p.labels, len(p.classes))
 
 
 c1, c2, c3 = st.columns([2, 2, 1])
@@ -39,11 +39,11 @@ with c2:
     run_b = pick("Second run", "c_run_b", "student_ce" if run_a != "student_ce" else "teacher_iframe") if compare else None
 
 p_a, cm_a = matrix(run_a)
-classes = [str(c) for c in p_a["classes"]]
+classes = [str(c) for c in p_a.classes]
 shown = [("a", run_a, p_a, cm_a)]
 if run_b:
     p_b, cm_b = matrix(run_b)
-    if [str(c) for c in p_b["classes"]] != classes:
+    if [str(c) for c in p_b.classes] != classes:
         st.warning(f"`{run_a}` and `{run_b}` were tested on different classes; no difference to show.")
         run_b = None
     else:
@@ -52,7 +52,7 @@ if run_b:
 columns = st.columns(len(shown))
 for column, (which, name, p, cm) in zip(columns, shown):
     with column:
-        m = classification_metrics(p["logits"], p["labels"], len(classes))
+        m = classification_metrics(p.logits, p.labels, len(classes))
         a, b, c = st.columns(3)
         a.metric("top-1", f"{m['top1']:.1f} %")
         b.metric("mean class accuracy", f"{m['mean_class_accuracy']:.1f} %")

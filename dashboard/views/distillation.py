@@ -37,18 +37,18 @@ state.from_url("d_run", preferred, runs)
 run = st.selectbox("Distillation run", runs, key="d_run")
 state.to_url("d_run", preferred)
 p = state.predictions(folder / run, teachers=True)
-teachers = [str(n) for n in p["teacher_names"]]
-classes = [str(c) for c in p["classes"]]
-labels = np.asarray(p["labels"], np.int64)
-video_ids = [str(v) for v in p["video_ids"]]
+teachers = [str(n) for n in p.teacher_names]
+classes = [str(c) for c in p.classes]
+labels = np.asarray(p.labels, np.int64)
+video_ids = [str(v) for v in p.video_ids]
 position = {v: i for i, v in enumerate(video_ids)}
 summary = state.summary(folder / run)
 run_temperature = state.temperature(folder / run)
 st.caption(f"`{run}`: {summary.get('loss', 'distillation')} at T = {run_temperature:g} with {len(teachers)} "
            f"teacher{'s' * (len(teachers) != 1)} ({', '.join(teachers)}); {len(labels)} test clips")
 
-z_teachers = torch.from_numpy(np.asarray(p["teacher_logits"], np.float32))  # (K, N, C)
-z_student = torch.from_numpy(np.asarray(p["logits"], np.float32))  # (N, C)
+z_teachers = torch.from_numpy(np.asarray(p.teacher_logits, np.float32))  # (K, N, C)
+z_student = torch.from_numpy(np.asarray(p.logits, np.float32))  # (N, C)
 predicted = z_teachers.argmax(-1).numpy()  # (K, N)
 disagree = [i for i in range(len(labels)) if len(set(predicted[:, i])) > 1]
 

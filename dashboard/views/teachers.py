@@ -30,15 +30,15 @@ state.from_url("t_run", default, runs)
 run = st.selectbox("Distillation (or fusion) run", runs, key="t_run")
 state.to_url("t_run", default)
 p = state.predictions(folder / run, teachers=True)
-teachers = [str(n) for n in p["teacher_names"]]
-classes = [str(c) for c in p["classes"]]
+teachers = [str(n) for n in p.teacher_names]
+classes = [str(c) for c in p.classes]
 summary = state.summary(folder / run)
 plural = "s" if len(teachers) != 1 else ""
 st.caption(f"`{run}`: {summary.get('loss') or summary.get('kind', '')} with {len(teachers)} teacher{plural} "
            f"({', '.join(teachers)}), {len(p['labels'])} test videos, {summary.get('test', {}).get('protocol', '')}")
 
 st.subheader("Predictions per video")
-rows = disagreement_rows(p["teacher_logits"], teachers, p["labels"], classes, p["video_ids"], p["logits"])
+rows = disagreement_rows(p.teacher_logits, teachers, p.labels, classes, p.video_ids, p.logits)
 left, right = st.columns(2)
 shown = left.radio("Videos", ["where the teachers disagree", "all"], horizontal=True, key="t_shown")
 label = right.selectbox("True class", ["all classes", *classes], index=0 if len(rows) <= 40 else 1, key="t_class")
@@ -47,16 +47,16 @@ keep = [i for i, row in enumerate(rows) if (shown == "all" or not row["teachers_
 st.caption(f"{len(keep)} of {len(rows)} test videos; a cell gives the predicted class and its probability, "
            "green when right, red when wrong")
 if keep:
-    models = {name: logits[keep] for name, logits in zip(teachers, p["teacher_logits"])} | {run: p["logits"][keep]}
-    st.plotly_chart(predictions_figure(models, p["labels"][keep], classes, p["video_ids"][keep]), key="t_predictions")
+    models = {name: logits[keep] for name, logits in zip(teachers, p.teacher_logits)} | {run: p.logits[keep]}
+    st.plotly_chart(predictions_figure(models, p.labels[keep], classes, p.video_ids[keep]), key="t_predictions")
 
 st.subheader("Disagreement")
 with_student = st.checkbox(f"include `{run}` itself", value=False, key="t_with_student")
 value = st.radio("Value", ["disagreement", "js"], horizontal=True, key="t_value", format_func={
     "disagreement": "share of videos predicted differently", "js": "Jensen-Shannon divergence"}.get)
-logits = np.concatenate([p["teacher_logits"], p["logits"][None]]) if with_student else p["teacher_logits"]
+logits = np.concatenate([p.teacher_logits, p.logits[None]]) if with_student else p.teacher_logits
 models_compared = teachers + [run] if with_student else teachers
-result = teacher_disagreement(logits, p["labels"], models_compared, len(classes))
+result = teacher_disagreement(logits, p.labels, models_compared, len(classes))
 st.metric("videos on which not all of them agree", f"{result['any_disagreement']:.0%}")
 left, right = st.columns(2)
 with left:
@@ -85,7 +85,7 @@ st.caption("The per-video weights that an aggregation gives each teacher, comput
            "kdlab.losses: EBKD (entropy_weights: confident teachers weigh more; no labels) and CA-MKD "
            "(confidence_weights: teachers with a low cross-entropy on the label weigh more). The dotted line is "
            "the plain average, 1/K.")
-z = torch.from_numpy(np.asarray(p["teacher_logits"], np.float32))
+z = torch.from_numpy(np.asarray(p.teacher_logits, np.float32))
 weights = {"EBKD (entropy)": entropy_weights(z).numpy(),
-           "CA-MKD (confidence)": confidence_weights(z, torch.from_numpy(np.asarray(p["labels"], np.int64))).numpy()}
+           "CA-MKD (confidence)": confidence_weights(z, torch.from_numpy(np.asarray(p.labels, np.int64))).numpy()}
 st.plotly_chart(teacher_weights_figure(weights, teachers), key="t_weights")

@@ -13,6 +13,7 @@ from pathlib import Path
 from torch.utils.data import DataLoader, RandomSampler
 
 from kdlab.data.dataset import CompressedVideoDataset, collate
+from kdlab.representations import REPRESENTATIONS
 
 
 def samples_per_second(dataset: CompressedVideoDataset, workers: int, samples: int, batch_size: int = 8) -> float:
@@ -39,7 +40,7 @@ def samples_per_second(dataset: CompressedVideoDataset, workers: int, samples: i
 
 
 def run(root: str | Path, list_file: str = "trainlist01.txt", size: int = 112, workers: int = 2, samples: int = 200) -> dict:
-    kwargs = dict(representations=("iframe", "mv", "residual"), num_segments=3, train=True, size=size, progress=False)
+    kwargs = dict(representations=REPRESENTATIONS, num_segments=3, train=True, size=size, progress=False)
     cached = CompressedVideoDataset(root, list_file, **kwargs)
     fly = CompressedVideoDataset(root, list_file, decode_on_the_fly=True, **kwargs)
     cache_rate = samples_per_second(cached, workers, samples)

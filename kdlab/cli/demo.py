@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from kdlab.cli.arguments import bounded_int
-from kdlab.paths import REPO_ROOT
+from kdlab.paths import bundled
 
 
 def register(subparsers) -> None:
@@ -39,10 +39,11 @@ def register(subparsers) -> None:
 def _demo(args) -> int:
     from kdlab.engine import io
     from kdlab.engine.claims import HEADLINE
-    from kdlab.engine.study import FULL_SEEDS, ablation_claims, demo_steps, format_results, full_steps, run_study, workspace
+    from kdlab.engine.study import (FULL_SEEDS, Study, ablation_claims, demo_steps, format_results, full_steps, run_study,
+                                    workspace)
 
     started = time.perf_counter()
-    # folders given on the command line are relative to the current folder; the defaults to the repository
+    # folders given on the command line are relative to the current folder; the defaults to kdlab.paths.home()
     absolute = lambda p: os.path.abspath(p) if p else None  # noqa: E731
     seeds = parse_seeds(args.seeds) if args.seeds else None
     space = workspace(smoke=args.smoke, runs=absolute(args.runs), data=absolute(args.data))
@@ -51,7 +52,7 @@ def _demo(args) -> int:
         steps, claims = full_steps(seeds, seeds if args.smoke else FULL_SEEDS), HEADLINE + ablation_claims()
     else:
         steps, claims = demo_steps(seeds), HEADLINE
-    results = run_study(steps, space.runs, overrides=[*space.overrides, *args.overrides], claims=claims, jobs=args.jobs)
+    results = run_study(Study(tuple(steps), claims), space.runs, overrides=[*space.overrides, *args.overrides], jobs=args.jobs)
     results["wall_seconds"] = time.perf_counter() - started  # with the data set's generation
     table = format_results(results)
     io.write_text(space.runs / "results.txt", table + "\n")
@@ -79,7 +80,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 def serve(runs: str, port: int = 8501) -> int:
-    app = REPO_ROOT / "dashboard" / "app.py"
+    app = bundled("dashboard") / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--", "--runs", str(runs)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from kdlab.cli.arguments import bounded_int
+from kdlab.representations import REPRESENTATIONS
 
 
 def _add_config_arguments(p) -> None:
@@ -45,7 +46,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("profile", help="parameters, FLOPs/MACs per frame and per GOP, CPU latency")
     p.add_argument("--compression", action="store_true", help="CoViAR (ResNet-152 + 2 x ResNet-18) against the distilled model")
     p.add_argument("--arch", default="resnet18", help="a registry network (kdlab.models.list_models())")
-    p.add_argument("--representation", default="iframe", choices=("iframe", "mv", "residual"))
+    p.add_argument("--representation", default="iframe", choices=REPRESENTATIONS)
     p.add_argument("--classes", type=bounded_int(1), default=101)
     p.add_argument("--size", type=bounded_int(16), default=224)
     p.add_argument("--gop", type=bounded_int(1), default=12)
@@ -68,9 +69,9 @@ def _train(args) -> int:
     run = train(config, force=args.force)
     summary = run.summary()
     if summary:
-        test, best = summary["test"], summary.get("test_best", summary["test"])
-        picked = (f"; at epoch {summary['best']['epoch']}, the best on validation ({summary['best']['val_top1']:.2f}%): "
-                  f"{best['top1']:.2f}%" if summary["best"].get("val_top1", -1) >= 0 else "")
+        test, best = summary.test, summary.test_best or summary.test
+        picked = (f"; at epoch {summary.best['epoch']}, the best on validation ({summary.best['val_top1']:.2f}%): "
+                  f"{best['top1']:.2f}%" if summary.validated else "")
         print(f"{run.path}: test top-1 {test['top1']:.2f}% ({test['protocol']}) at the last epoch{picked}")
     return 0
 
@@ -87,7 +88,7 @@ def _fuse(args) -> int:
     from kdlab.engine.fuse import fuse_runs
 
     summary = fuse_runs(args.runs, args.out, args.weights, force=args.force)
-    print(f"{args.out}: fused top-1 {summary['test']['top1']:.2f}% with weights {summary['weights']}")
+    print(f"{args.out}: fused top-1 {summary.test['top1']:.2f}% with weights {summary.weights}")
     return 0
 
 

@@ -26,9 +26,13 @@ class BatchReport:
     failed: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
-        lines = [f"{len(self.written)} written, {len(self.skipped)} already done, {len(self.failed)} failed"]
-        lines += [f"  FAILED {reason}" for reason in self.failed.values()]
-        return "\n".join(lines)
+        counts = {"written": len(self.written), "already done": len(self.skipped), "failed": len(self.failed)}
+        return tally(counts, [f"  FAILED {reason}" for reason in self.failed.values()])
+
+
+def tally(counts: dict[str, int], failures: list[str], prefix: str = "") -> str:
+    """A batch's report: one line of counts (``"2 written, 0 already done, 1 failed"``), then one per failure."""
+    return "\n".join([prefix + ", ".join(f"{n} {label}" for label, n in counts.items()), *failures])
 
 
 def plan(sources: list[str | Path], out: str | Path, suffix: str = ".mp4") -> list[tuple[Path, Path]]:

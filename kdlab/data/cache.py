@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kdlab.atomic import write_text
 from kdlab.codec import extract, store
+from kdlab.codec.batch import tally
 from kdlab.data.splits import VideoRecord
 from kdlab.errors import KdlabError
 from kdlab.parallel import map_jobs
@@ -42,9 +43,8 @@ class CacheReport:
     failed: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
-        lines = [f"cache: {len(self.built)} built, {len(self.fresh)} up to date, {len(self.failed)} failed"]
-        lines += [f"  SKIPPED {vid}: {reason}" for vid, reason in sorted(self.failed.items())]
-        return "\n".join(lines)
+        counts = {"built": len(self.built), "up to date": len(self.fresh), "failed": len(self.failed)}
+        return tally(counts, [f"  SKIPPED {vid}: {reason}" for vid, reason in sorted(self.failed.items())], "cache: ")
 
 
 def entry_path(cache_dir: str | Path, video_id: str) -> Path:

@@ -31,6 +31,7 @@ from kdlab.data.cache import CacheSettings, build_cache, entry_path, is_fresh, r
 from kdlab.data.splits import VideoRecord, read_class_index, read_list
 from kdlab.data.transforms import ClipTransform, to_image
 from kdlab.errors import ConfigError, KdlabError
+from kdlab.representations import REPRESENTATIONS
 
 
 def _open_limit() -> int:
@@ -110,9 +111,9 @@ class CompressedVideoDataset(Dataset):
             raise KdlabError(f"{self.root}: no classInd.txt; give a dataset folder made by `kdlab synth` or `kdlab prepare`")
         self.single = isinstance(representations, str)
         self.representations = (representations,) if self.single else tuple(representations)
-        unknown = set(self.representations) - set(sampling.REPRESENTATIONS)
+        unknown = set(self.representations) - set(REPRESENTATIONS)
         if unknown or not self.representations:
-            raise ConfigError(f"representations: {sorted(unknown)} not among {list(sampling.REPRESENTATIONS)}")
+            raise ConfigError(f"representations: {sorted(unknown)} not among {list(REPRESENTATIONS)}")
         if num_segments < 1:
             raise ConfigError(f"num_segments must be >= 1, got {num_segments}")
         self.classes = read_class_index(self.root / "classInd.txt")

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kdlab.colour import hsv_to_rgb
+
 #: Regular polygons by name -> number of sides (0: the disc).
 SHAPES: dict[str, int] = {"disc": 0, "triangle": 3, "square": 4, "pentagon": 5, "hexagon": 6}
 #: The actor's texture kinds (see :func:`pattern`).
@@ -76,13 +78,9 @@ class ClipSpec:
         return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
 
 
-def hsv_to_rgb(hue: float, saturation: float, value: float) -> np.ndarray:
-    """One colour: hue in degrees, saturation and value in ``[0, 1]`` -> ``(3,) float32`` in ``[0, 255]``."""
-    h = (hue % 360.0) / 60.0
-    c = value * saturation
-    x = c * (1 - abs(h % 2 - 1))
-    rgb = [(c, x, 0), (x, c, 0), (0, c, x), (0, x, c), (x, 0, c), (c, 0, x)][int(h) % 6]
-    return (np.asarray(rgb, np.float32) + (value - c)) * 255.0
+def _colour(hue: float, saturation: float, value: float) -> np.ndarray:
+    """One colour of a clip's factors: hue in degrees -> ``(3,) float32`` in ``[0, 255]`` (:func:`kdlab.colour.hsv_to_rgb`)."""
+    return hsv_to_rgb(hue, saturation, value, full_turn=360.0, dtype=np.float32) * np.float32(255)
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -324,7 +322,7 @@ def _surface(u, v, sdf, obj, grain, scale, t, residual, effect, spots_on) -> np.
         tv = v + e["amplitude"] * np.sin(k * u + step + 1.7)
     p = pattern(obj["texture"], tu, tv, obj["period"], obj["angle"], obj["offset"])
     fine = sample_bilinear(grain, tu / 2.5, tv / 2.5) - 0.5
-    hue = hsv_to_rgb(obj["hue"], obj["saturation"], obj["value"])
+    hue = _colour(obj["hue"], obj["saturation"], obj["value"])
     base = hue[:, None] * core + hue.mean() * (1 - core)  # a coloured core inside a neutral rim
     color = base + obj["contrast"] * (p - 0.5) + 40.0 * fine  # under a grey pattern
     if residual == "Flicker":
@@ -387,7 +385,7 @@ def _scene(spec: ClipSpec) -> tuple[np.ndarray, np.ndarray | None]:
     rng = np.random.default_rng(scene["seed"])
     m = scene["margin"]
     h, w = spec.height + 2 * m + 1, spec.width + 2 * m + 1
-    low, high = (hsv_to_rgb(*c)[:, None, None] for c in scene["colors"])
+    low, high = (_colour(*c)[:, None, None] for c in scene["colors"])
     mix = fractal_noise(rng, h, w, cells=(28.0, 9.0, 3.0), weights=(0.55, 0.3, 0.15))
     background = low + (high - low) * mix
     band = None
@@ -395,7 +393,7 @@ def _scene(spec: ClipSpec) -> tuple[np.ndarray, np.ndarray | None]:
         b = scene["band"]
         brng = np.random.default_rng(b["seed"])
         ripples = fractal_noise(brng, int(b["height"]) + 2, 2 * w, (12.0, 5.0, 2.5), (0.4, 0.35, 0.25))
-        color = hsv_to_rgb(*b["color"])[:, None, None]
+        color = _colour(*b["color"])[:, None, None]
         band = color * (0.6 + 0.7 * ripples)
     return background.astype(np.float32), None if band is None else band.astype(np.float32)
 

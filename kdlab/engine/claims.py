@@ -23,9 +23,6 @@ import numpy as np
 from kdlab.engine import stats
 from kdlab.engine.runs import RunFolder
 
-#: The two readings of a run's test predictions: the last epoch, and the epoch picked on validation.
-EPOCHS = {"last": "logits", "best": "logits_best"}
-
 
 @dataclass(frozen=True)
 class Claim:
@@ -74,7 +71,7 @@ def finished_runs(runs_dir: str | Path, base: str) -> dict[int, str]:
     runs_dir = Path(runs_dir)
     names = sorted(p.name for p in runs_dir.glob(f"{base}_seed*")) + [base] if runs_dir.is_dir() else []
     found = {seed_of(n): n for n in names  # the plain name wins over "_seed0"
-             if base_name(n) == base and (runs_dir / n / "predictions.npz").exists() and RunFolder(runs_dir / n).is_complete()}
+             if base_name(n) == base and RunFolder(runs_dir / n).predictions_file.exists() and RunFolder(runs_dir / n).is_complete()}
     return dict(sorted(found.items()))
 
 
@@ -83,7 +80,7 @@ def finished_seeds(runs_dir: str | Path, base: str) -> list[int]:
     return list(finished_runs(runs_dir, base))
 
 
-def outcomes(runs_dir: str | Path, base: str, label: str | None = None, key: str = "logits",
+def outcomes(runs_dir: str | Path, base: str, label: str | None = None, which: str = "last",
              seeds: list[int] | None = None) -> stats.Outcomes | None:
     """Right/wrong per test clip of every finished seed of ``base`` (None when none has finished)."""
     found = finished_runs(runs_dir, base)
@@ -93,7 +90,7 @@ def outcomes(runs_dir: str | Path, base: str, label: str | None = None, key: str
     runs = []
     for seed in seeds:
         p = RunFolder(Path(runs_dir) / found[seed]).predictions()
-        runs.append((p[key] if key in p else p["logits"], p["labels"], p["video_ids"]))
+        runs.append((p.epoch(which), p.labels, p.video_ids))
     return stats.Outcomes.from_logits(label or base, runs, seeds)
 
 
@@ -103,12 +100,12 @@ def _replicate(o: stats.Outcomes, seeds: tuple[int, ...]) -> stats.Outcomes:
                           None if o.predicted is None else np.repeat(o.predicted[:1], len(seeds), 0), o.labels)
 
 
-def evaluate_claim(runs_dir: str | Path, claim: Claim, key: str = "logits") -> dict | None:
+def evaluate_claim(runs_dir: str | Path, claim: Claim, which: str = "last") -> dict | None:
     """The claim's comparison as a dict (:meth:`stats.Comparison.to_dict` and the claim's fields), or None
     while either side has no finished run. A side with one run only (a fusion of seed-0 teachers)
     is set against every seed of the other."""
-    a = outcomes(runs_dir, claim.a, claim.a_label, key)
-    b = outcomes(runs_dir, claim.b, claim.b_label, key)
+    a = outcomes(runs_dir, claim.a, claim.a_label, which)
+    b = outcomes(runs_dir, claim.b, claim.b_label, which)
     if a is None or b is None:
         return None
     if len(a.seeds) == 1 and len(b.seeds) > 1 and a.seeds[0] not in b.seeds[1:]:
@@ -124,17 +121,17 @@ def evaluate_claims(runs_dir: str | Path, claims: tuple[Claim, ...] = HEADLINE) 
     """Every claim that has runs, on the last epoch, with the same on the epoch picked on validation (``"best"``)."""
     out = []
     for claim in claims:
-        last = evaluate_claim(runs_dir, claim, EPOCHS["last"])
+        last = evaluate_claim(runs_dir, claim, "last")
         if last is not None:
-            out.append({**last, "best": evaluate_claim(runs_dir, claim, EPOCHS["best"])})
+            out.append({**last, "best": evaluate_claim(runs_dir, claim, "best")})
     return out
 
 
-def seed_summary(runs_dir: str | Path, bases: list[str], key: str = "logits") -> list[dict]:
+def seed_summary(runs_dir: str | Path, bases: list[str], which: str = "last") -> list[dict]:
     """Per method: top-1 of each seed, and the mean with its 95 % interval (:meth:`stats.Outcomes.accuracy`)."""
     rows = []
     for base in bases:
-        o = outcomes(runs_dir, base, key=key)
+        o = outcomes(runs_dir, base, which=which)
         if o is None:
             continue
         interval = o.accuracy()

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from kdlab.errors import ConfigError
+from kdlab.representations import REPRESENTATIONS
 
-REPRESENTATIONS = ("iframe", "mv", "residual")
 AMP_MODES = ("off", "bf16", "fp16")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from kdlab.engine import accel, distributed, io
 from kdlab.engine.loading import make_dataset, make_loader, progress_enabled
 from kdlab.engine.metrics import classification_metrics
+from kdlab.engine.records import Predictions
 from kdlab.engine.runs import RunFolder
 from kdlab.errors import ConfigError
 
@@ -70,33 +71,6 @@ def predict_many(models, data: EvalData, context, show: bool = False, desc: str 
     return merged_all, np.array([r.label for r in records]), [r.video_id for r in records]
 
 
-def teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show) -> np.ndarray | None:
-    """``(K, N, C)`` teachers' logits on the test videos ``ids`` under this run's test protocol.
-
-    A teacher run's own ``predictions.npz`` is reused when it was made with the same protocol
-    (``logits`` for its last epoch, ``logits_best`` for the one picked on validation: ``distill.teacher_checkpoint``).
-    """
-    if not teachers:
-        return None
-    d = config.data
-    protocol = protocol_name(d.test_segments, d.test_crops)
-    out = []
-    for teacher, run in zip(teachers, teacher_runs):
-        summary = run.summary()
-        if summary.get("test", {}).get("protocol") == protocol and run.predictions_file.exists():
-            saved = run.predictions()
-            where = {v: i for i, v in enumerate(saved["video_ids"].tolist())}
-            key = "logits" if config.distill.teacher_checkpoint == "last" else "logits_best"
-            if key in saved and all(v in where for v in ids):
-                out.append(saved[key][[where[v] for v in ids]])
-                continue
-        view = make_dataset(config, "test", [teacher.representation], False, d.test_segments, d.test_crops)
-        logits, _, view_ids = predict(teacher, EvalData(view, config, context), context, show, desc=f"teacher {run.name}")
-        where = {v: i for i, v in enumerate(view_ids)}
-        out.append(logits[[where[v] for v in ids]])
-    return np.stack(out).astype(np.float32)
-
-
 def evaluate_run(path, segments: int | None = None, crops: int | None = None, checkpoint: str = "last",
                  workers: int | None = None) -> dict:
     """Re-evaluate a finished run under another protocol; writes ``eval_<S>x<C>.json`` and ``.npz``."""
@@ -123,8 +97,7 @@ def evaluate_run(path, segments: int | None = None, crops: int | None = None, ch
         result.update(protocol=protocol_name(d.test_segments, d.test_crops), checkpoint=checkpoint, run=str(run.path))
         if context.is_main:
             stem = run.path / f"eval_{d.test_segments}x{d.test_crops}_{checkpoint}"
-            io.save_npz(stem.with_suffix(".npz"), logits=logits, labels=labels, video_ids=np.array(ids),
-                        classes=np.array(dataset.classes))
+            Predictions(logits, labels, ids, dataset.classes).write(stem.with_suffix(".npz"))
             io.write_json(stem.with_suffix(".json"), result)
         return result
     finally:

@@ -6,31 +6,22 @@ from pathlib import Path
 
 import numpy as np
 
-from kdlab.engine import io
 from kdlab.engine.metrics import classification_metrics
+from kdlab.engine.records import FUSION, Predictions, Summary
 from kdlab.engine.runs import RunFolder
 from kdlab.errors import ConfigError, RunError
 from kdlab.models import COVIAR_FUSION_WEIGHTS, late_fusion
 
 
-def aligned(prediction: dict, ids: list[str], key: str = "logits") -> np.ndarray:
-    """``prediction[key]`` with its rows in the order of the video ``ids`` (``logits`` when ``key`` is absent)."""
-    where = {v: i for i, v in enumerate(prediction["video_ids"].tolist())}
-    missing = [v for v in ids if v not in where]
-    if missing:
-        raise ConfigError(f"runs do not cover the same test videos (e.g. {missing[0]}); fuse runs of one dataset")
-    return prediction[key if key in prediction else "logits"][[where[v] for v in ids]]
+def fuse_predictions(predictions: list[Predictions], weights: list[float], which: str = "last") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Align runs' predictions by video id and fuse their logits of ``which`` epoch (``"last"``: each run's
+    result; ``"best"``: the epoch picked on validation, where stored); returns ``(logits, labels, ids)``."""
+    ids = predictions[0].ids
+    fused = late_fusion([p.aligned(ids, which) for p in predictions], weights)
+    return np.asarray(fused), predictions[0].labels, ids
 
 
-def fuse_predictions(predictions: list[dict], weights: list[float], key: str = "logits") -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Align runs' predictions by video id and fuse their ``key`` logits (``logits``: each run's
-    last epoch; ``logits_best``: the epoch picked on validation, where stored); returns ``(logits, labels, ids)``."""
-    ids = predictions[0]["video_ids"].tolist()
-    fused = late_fusion([aligned(p, ids, key) for p in predictions], weights)
-    return np.asarray(fused), predictions[0]["labels"], ids
-
-
-def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | None = None, force: bool = False) -> dict:
+def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | None = None, force: bool = False) -> Summary:
     """Fuse the runs' test predictions; write ``predictions.npz`` and ``summary.json`` under ``out``.
 
     ``out`` may hold the same fusion (same run names and weights), which is written again;
@@ -45,12 +36,29 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
     out = RunFolder(out)
     if not force:
         _refuse_to_replace(out, [f.name for f in folders], list(weights))
-    predictions = [f.predictions() for f in folders]
-    logits, labels, ids = fuse_predictions(predictions, list(weights))
-    best_logits, _, _ = fuse_predictions(predictions, list(weights), "logits_best")
+    fused = fuse_folders(folders, list(weights))
+    summaries = [f.summary() for f in folders]
+    protocol = summaries[0].test.get("protocol") if summaries[0] else None
+    summary = Summary(
+        name=out.name, kind=FUSION, runs=[str(f.path) for f in folders], representations=representations,
+        weights=list(weights), params=sum(s.params or 0 for s in summaries if s),  # every stream's network
+        test={**classification_metrics(fused.logits, fused.labels, fused.num_classes), "protocol": protocol},
+        test_best={**classification_metrics(fused.logits_best, fused.labels, fused.num_classes), "protocol": protocol},
+    )
     with out.lock():
-        _write(out, folders, representations, list(weights), predictions, ids, logits, best_logits)
+        fused.write(out.predictions_file)
+        summary.write(out.summary_file)
     return out.summary()
+
+
+def fuse_folders(folders: list[RunFolder], weights: list[float]) -> Predictions:
+    """The late fusion of the runs' predictions, aligned by video id: the fused logits of each run's last
+    epoch and of its selected epoch, and each run's own (``teacher_logits``, named by the run folders)."""
+    predictions = [f.predictions() for f in folders]
+    logits, labels, ids = fuse_predictions(predictions, weights)
+    best_logits, _, _ = fuse_predictions(predictions, weights, "best")
+    streams = np.stack([p.aligned(ids) for p in predictions]).astype(np.float32)
+    return Predictions(logits, labels, ids, predictions[0].classes, best_logits, streams, [f.name for f in folders])
 
 
 def _refuse_to_replace(out: RunFolder, names: list[str], weights: list[float]) -> None:
@@ -58,31 +66,10 @@ def _refuse_to_replace(out: RunFolder, names: list[str], weights: list[float]) -
         raise RunError(f"{out.path}: holds a trained run; fusing into it would replace its results; "
                        "choose another --out (or --force)")
     previous = out.summary()
-    if previous and (previous.get("kind") != "fusion" or [Path(r).name for r in previous.get("runs", [])] != names
-                     or previous.get("weights") != weights):
-        raise RunError(f"{out.path}: holds a fusion of other runs or weights ({previous.get('runs')}, "
-                       f"{previous.get('weights')}); choose another --out (or --force)")
-
-
-def _write(out: RunFolder, folders, representations, weights, predictions, ids, logits, best_logits) -> None:
-    """``predictions.npz`` (fused logits, and each stream's as ``teacher_logits``) and ``summary.json``."""
-    labels, classes = predictions[0]["labels"], predictions[0]["classes"]
-    streams = np.stack([aligned(p, ids) for p in predictions]).astype(np.float32)
-    io.save_npz(out.predictions_file, logits=logits, logits_best=best_logits, labels=labels, video_ids=np.array(ids),
-                classes=classes, teacher_logits=streams, teacher_names=np.array([f.name for f in folders]))
-    protocol = folders[0].summary().get("test", {}).get("protocol")
-    summary = {
-        "complete": True,
-        "name": out.name,
-        "kind": "fusion",
-        "runs": [str(f.path) for f in folders],
-        "representations": representations,
-        "weights": list(weights),
-        "params": sum(f.summary().get("params", 0) for f in folders),  # the fused system: every stream's network
-        "test": {**classification_metrics(logits, labels, len(classes)), "protocol": protocol},
-        "test_best": {**classification_metrics(best_logits, labels, len(classes)), "protocol": protocol},
-    }
-    io.write_json(out.summary_file, summary)
+    if previous and (not previous.is_fusion or [Path(r).name for r in previous.runs] != names
+                     or previous.weights != weights):
+        raise RunError(f"{out.path}: holds a fusion of other runs or weights ({previous.runs}, "
+                       f"{previous.weights}); choose another --out (or --force)")
 
 
 def fused_correct(stream_logits: np.ndarray, labels: np.ndarray, weight_sets) -> np.ndarray:

@@ -43,12 +43,22 @@ def part_records(config: RunConfig, part: str):
 
 def make_dataset(config: RunConfig, part: str, representations, train: bool, segments: int, crops: int = 1):
     """The dataset of ``part`` (:data:`PARTS`) as the run config describes it."""
+    return _dataset(config, (part, tuple(representations), train, segments, crops))
+
+
+def _dataset(config: RunConfig, view: tuple, checked: CompressedVideoDataset | None = None) -> CompressedVideoDataset:
+    """``view``: (part, representations, train, segments, crops). ``checked``: a dataset of the same part whose
+    cache was checked: its records are taken as they are, without checking the cache again (:class:`DataPlan`)."""
+    part, representations, train, segments, crops = view
     d = config.data
-    return CompressedVideoDataset(
-        d.root, part_records(config, part), representations=tuple(representations), accumulate=d.accumulate,
-        num_segments=segments, train=train, size=d.size, crops=crops, cache_dir=d.cache_dir or None,
-        seed=config.seed, workers=max(1, d.workers), progress=not config.quiet,
+    dataset = CompressedVideoDataset(
+        d.root, checked.records if checked else part_records(config, part), representations=tuple(representations),
+        accumulate=d.accumulate, num_segments=segments, train=train, size=d.size, crops=crops,
+        cache_dir=d.cache_dir or None, seed=config.seed, workers=max(1, d.workers), progress=not config.quiet,
+        decode_on_the_fly=checked is not None,  # no second check of the cache ...
     )
+    dataset.decode_on_the_fly = False  # ... and the items read from it
+    return dataset
 
 
 def make_loader(dataset, config: RunConfig, shuffle: bool, sampler=None) -> DataLoader:
@@ -63,3 +73,32 @@ def make_loader(dataset, config: RunConfig, shuffle: bool, sampler=None) -> Data
         # spawned workers: forking a process that runs threads (FFmpeg's, torch's) can deadlock
         multiprocessing_context="spawn" if workers else None, persistent_workers=bool(workers),
     )
+
+
+class DataPlan:
+    """The datasets of one run, each built once: by (part, representations, train, segments, crops).
+
+    A part's cache is checked once, by the first dataset of that part (every video of the list is
+    compared with its stored representations, and built when stale); the part's later datasets
+    reuse its checked records (videos that failed to decode already left out). Today's distillation
+    run reads up to five views: the student's training, validation and test sets, and per teacher
+    representation its view of the training list (offline logits) and of the test list.
+    """
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self._built: dict[tuple, CompressedVideoDataset] = {}
+        self._checked: dict[str, CompressedVideoDataset] = {}
+
+    def dataset(self, part: str, representations, train: bool, segments: int, crops: int = 1) -> CompressedVideoDataset:
+        """The dataset of ``part`` (:data:`PARTS`) reading ``representations`` (see :func:`make_dataset`)."""
+        key = (part, tuple(representations), train, segments, crops)
+        if key not in self._built:
+            checked = self._checked.get(part)
+            self._built[key] = _dataset(self.config, key, checked)
+            self._checked.setdefault(part, self._built[key])
+        return self._built[key]
+
+    def has(self, part: str) -> bool:
+        """Whether ``part`` has any video (``"val"`` is empty when ``data.val_share`` is 0)."""
+        return bool(part_records(self.config, part))

@@ -7,9 +7,10 @@
       metrics.csv       one row per epoch: losses by name, learning rate, train and validation accuracy
       last.pt           resume state: student (and connector) weights, optimiser, epoch, config
       best.pt           student weights at the best training-time validation
-      predictions.npz   test-protocol logits of the student ("logits") and of each teacher
-                        ("teacher_logits" (K, N, C), "teacher_names"), "labels", "video_ids", "classes"
-      summary.json      best and last epoch, test metrics, parameters, FLOPs, timings, "complete"
+      predictions.npz   test-protocol logits of the student and of each teacher, labels, video ids, classes
+                        (:class:`kdlab.engine.records.Predictions`)
+      summary.json      best and last epoch, test metrics, parameters, FLOPs, timings
+                        (:class:`kdlab.engine.records.Summary`)
 
 Checkpoints are plain dicts of tensors and numbers (``torch.load(weights_only=True)`` reads them)
 and hold only the student, never the teachers. ``last.pt`` also holds every epoch's row, so an
@@ -22,16 +23,15 @@ releases it with its death, so a rerun resumes at once.
 
 from __future__ import annotations
 
-import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from kdlab.engine import io
 from kdlab.engine.config import RunConfig, config_from_dict
+from kdlab.engine.records import PREDICTIONS_FILE, SUMMARY_FILE, Predictions, Summary, read_json
 from kdlab.errors import ConfigError, RunError
 from kdlab.models import create_model
 from kdlab.models.stems import WeightsFileError
@@ -43,8 +43,8 @@ class RunFolder:
 
     config_file = property(lambda self: self.path / "config.json")
     metrics_file = property(lambda self: self.path / "metrics.csv")
-    predictions_file = property(lambda self: self.path / "predictions.npz")
-    summary_file = property(lambda self: self.path / "summary.json")
+    predictions_file = property(lambda self: self.path / PREDICTIONS_FILE)
+    summary_file = property(lambda self: self.path / SUMMARY_FILE)
     last_checkpoint = property(lambda self: self.path / "last.pt")
     best_checkpoint = property(lambda self: self.path / "best.pt")
 
@@ -92,7 +92,8 @@ class RunFolder:
         return self.config_file.exists()
 
     def is_complete(self) -> bool:
-        return self.summary_file.exists() and self.summary().get("complete", False)
+        summary = self.summary()
+        return summary is not None and summary.complete
 
     def require(self, what: str = "run") -> RunFolder:
         if not self.exists():
@@ -104,37 +105,22 @@ class RunFolder:
 
     def config(self) -> RunConfig:
         self.require()
-        values = self._json(self.config_file)
+        values = read_json(self.config_file)
         try:
             return config_from_dict(values)
         except ConfigError as exc:
             raise RunError(f"{self.config_file}: {exc} (a config.json of another kdlab version?)") from None
 
-    def summary(self) -> dict:
-        return self._json(self.summary_file) if self.summary_file.exists() else {}
-
-    @staticmethod
-    def _json(path: Path) -> dict:
-        """A run file's JSON object; a damaged one is a :class:`RunError` naming it."""
-        try:
-            value = json.loads(path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            raise RunError(f"{path}: damaged (not a JSON object); rerun the step that writes it, "
-                           "or delete the run folder and train it again") from None
-        except OSError as exc:
-            raise RunError(f"{path}: cannot be read ({exc.strerror})") from None
-        if not isinstance(value, dict):
-            raise RunError(f"{path}: damaged (not a JSON object); rerun the step that writes it")
-        return value
+    def summary(self) -> Summary | None:
+        """``summary.json`` (None before the run has finished)."""
+        return Summary.read(self.summary_file)
 
     def metrics(self) -> list[dict]:
         return io.read_csv(self.metrics_file)
 
-    def predictions(self) -> dict:
-        if not self.predictions_file.exists():
-            raise RunError(f"{self.path}: no predictions.npz; the run has not finished (rerun it to resume)")
-        with np.load(self.predictions_file, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
+    def predictions(self) -> Predictions:
+        """``predictions.npz``; :class:`RunError` before the run has finished."""
+        return Predictions.read(self.predictions_file)
 
     def checkpoint(self, which: str = "last") -> dict:
         path = self.last_checkpoint if which == "last" else self.best_checkpoint

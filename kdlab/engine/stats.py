@@ -42,11 +42,27 @@ import numpy as np
 from scipy import stats as _scipy
 
 from kdlab.data.splits import group_of
+from kdlab.engine.records import alignment
 from kdlab.errors import KdlabError
 
 LEVEL = 0.95
 POWER = 0.8
 BOOTSTRAP_SAMPLES = 10_000
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """How a bootstrap draws: ``samples`` replicates from ``numpy.random.default_rng(seed)``."""
+
+    samples: int = BOOTSTRAP_SAMPLES
+    seed: int = 0
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+
+#: The bootstraps' default draws (10 000 replicates, seed 0): every reported interval uses them.
+BOOTSTRAP = Resampling()
 
 
 # --- groups ------------------------------------------------------------------------------------
@@ -134,8 +150,7 @@ class Interval:
         return f"{self.estimate:.1f} [{self.low:.1f}, {self.high:.1f}]"
 
 
-def accuracy_interval(correct, groups=None, strata=None, level: float = LEVEL, samples: int = BOOTSTRAP_SAMPLES,
-                      seed: int = 0) -> Interval:
+def accuracy_interval(correct, groups=None, strata=None, level: float = LEVEL, draws: Resampling = BOOTSTRAP) -> Interval:
     """Top-1 accuracy (%) of ``correct (N,)`` (bool: clip right) with a bootstrap interval by group.
 
     Each replicate draws groups with replacement (within each stratum, e.g. class, when
@@ -147,14 +162,14 @@ def accuracy_interval(correct, groups=None, strata=None, level: float = LEVEL, s
     if count == 0:
         raise KdlabError("accuracy_interval: no clips")
     right, size = _group_sums(correct, index, count), np.bincount(index, minlength=count).astype(float)
-    w = _multiplicities(np.random.default_rng(seed), samples, _group_strata(strata, index, count))
+    w = _multiplicities(draws.rng(), draws.samples, _group_strata(strata, index, count))
     replicates = 100 * (w @ right) / (w @ size)
     low, high = _percentile(replicates, level)
     return Interval(100 * correct.mean(), low, high, float(replicates.std(ddof=1)), level, "bootstrap by group")
 
 
 def mean_class_accuracy_interval(predicted, labels, num_classes: int | None = None, groups=None, level: float = LEVEL,
-                                 samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> Interval:
+                                 draws: Resampling = BOOTSTRAP) -> Interval:
     """Mean over classes of the per-class recall (%), with a bootstrap interval by group.
 
     ``predicted, labels (N,)`` are class indices. A class absent from a replicate is left out of
@@ -166,7 +181,7 @@ def mean_class_accuracy_interval(predicted, labels, num_classes: int | None = No
     onehot = np.eye(num_classes)[labels].T  # (C, N)
     right = _group_sums(onehot * (predicted == labels), index, count)  # (C, G)
     size = _group_sums(onehot, index, count)
-    w = _multiplicities(np.random.default_rng(seed), samples, _group_strata(labels, index, count))
+    w = _multiplicities(draws.rng(), draws.samples, _group_strata(labels, index, count))
 
     def mean_recall(right_c, size_c):
         present = size_c > 0
@@ -212,14 +227,14 @@ def mcnemar_exact(correct_a, correct_b) -> tuple[int, int, float]:
 
 
 def paired_bootstrap(correct_a, correct_b, groups=None, strata=None, level: float = LEVEL,
-                     samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> Interval:
+                     draws: Resampling = BOOTSTRAP) -> Interval:
     """Difference of top-1 (A - B, points) on the same clips, resampling groups (within ``strata``) once for both."""
     a, b = np.asarray(correct_a, float), np.asarray(correct_b, float)
     if a.shape != b.shape:
         raise KdlabError(f"paired_bootstrap: the two runs scored different numbers of clips ({len(a)}, {len(b)})")
     index, count = _group_index(groups, len(a))
     diff, size = _group_sums(a - b, index, count), np.bincount(index, minlength=count).astype(float)
-    w = _multiplicities(np.random.default_rng(seed), samples, _group_strata(strata, index, count))
+    w = _multiplicities(draws.rng(), draws.samples, _group_strata(strata, index, count))
     replicates = 100 * (w @ diff) / (w @ size)
     low, high = _percentile(replicates, level)
     return Interval(100 * float((a - b).mean()), low, high, float(replicates.std(ddof=1)), level,
@@ -232,7 +247,7 @@ def seed_t_interval(differences, level: float = LEVEL) -> Interval:
 
 
 def two_level_bootstrap(correct_a, correct_b, groups=None, strata=None, level: float = LEVEL,
-                        samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> Interval:
+                        draws: Resampling = BOOTSTRAP) -> Interval:
     """Mean over seeds of the paired difference (points), resampling seeds and groups.
 
     ``correct_a, correct_b (S, N)``: row ``s`` of both comes from seed ``s``. Each replicate draws
@@ -245,9 +260,9 @@ def two_level_bootstrap(correct_a, correct_b, groups=None, strata=None, level: f
     seeds = a.shape[0]
     index, count = _group_index(groups, a.shape[1])
     diff, size = _group_sums(a - b, index, count), np.bincount(index, minlength=count).astype(float)  # (S, G), (G,)
-    rng = np.random.default_rng(seed)
-    v = _multiplicities(rng, samples, np.zeros(seeds, int)) / seeds  # (B, S): weight of each seed
-    w = _multiplicities(rng, samples, _group_strata(strata, index, count))  # (B, G)
+    rng = draws.rng()
+    v = _multiplicities(rng, draws.samples, np.zeros(seeds, int)) / seeds  # (B, S): weight of each seed
+    w = _multiplicities(rng, draws.samples, _group_strata(strata, index, count))  # (B, G)
     replicates = 100 * ((v @ diff) * w).sum(1) / (w @ size)
     low, high = _percentile(replicates, level)
     return Interval(100 * float((a - b).mean()), low, high, float(replicates.std(ddof=1)), level,
@@ -355,13 +370,11 @@ class Outcomes:
         if not runs:
             raise KdlabError(f"{name}: no runs to compare")
         ids = np.asarray(runs[0][2]).astype(str)
-        where = {v: i for i, v in enumerate(ids.tolist())}
         predicted = []
         for logits, labels, video_ids in runs:
-            order = {v: i for i, v in enumerate(np.asarray(video_ids).astype(str).tolist())}
-            if set(order) != set(where):
+            if set(np.asarray(video_ids).astype(str).tolist()) != set(ids.tolist()):
                 raise KdlabError(f"{name}: its runs scored different test clips; compare runs of one test list")
-            predicted.append(np.asarray(logits).argmax(1)[[order[v] for v in ids]])
+            predicted.append(np.asarray(logits).argmax(1)[alignment(video_ids, ids)])
         predicted = np.stack(predicted)
         labels = np.asarray(runs[0][1])
         return cls(name, predicted == labels, ids, tuple(seeds if seeds is not None else range(len(runs))),
@@ -426,7 +439,7 @@ class Comparison:
         return {**asdict(self), "verdict": self.verdict, "decided": self.decided}
 
 
-def compare(a: Outcomes, b: Outcomes, level: float = LEVEL, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> Comparison:
+def compare(a: Outcomes, b: Outcomes, level: float = LEVEL, draws: Resampling = BOOTSTRAP) -> Comparison:
     """Top-1 of ``a`` minus ``b`` on the same clips, paired by seed, with a verdict.
 
     One seed: the paired bootstrap by group (interval) and McNemar's exact test (p-value).
@@ -441,8 +454,7 @@ def compare(a: Outcomes, b: Outcomes, level: float = LEVEL, samples: int = BOOTS
     if list(a.video_ids) != list(b.video_ids):
         if set(a.video_ids.tolist()) != set(b.video_ids.tolist()):
             raise KdlabError(f"{a.name} vs {b.name}: scored on different test clips; compare runs of one test list")
-        order = {v: i for i, v in enumerate(b.video_ids.tolist())}
-        b = Outcomes(b.name, b.correct[:, [order[v] for v in a.video_ids.tolist()]], a.video_ids, b.seeds)
+        b = Outcomes(b.name, b.correct[:, alignment(b.video_ids, a.video_ids)], a.video_ids, b.seeds)
     strata = a.strata
     ca = a.correct[[a.seeds.index(s) for s in common]]
     cb = b.correct[[b.seeds.index(s) for s in common]]
@@ -450,13 +462,13 @@ def compare(a: Outcomes, b: Outcomes, level: float = LEVEL, samples: int = BOOTS
     n_groups = len(set(groups.tolist()))
     per_seed = (100 * (ca.astype(float) - cb).mean(1)).tolist()
     if len(common) == 1:
-        interval = paired_bootstrap(ca[0], cb[0], groups, strata, level, samples, seed)
+        interval = paired_bootstrap(ca[0], cb[0], groups, strata, level, draws)
         _, _, p = mcnemar_exact(ca[0], cb[0])
         intervals = {"paired_bootstrap": asdict(interval)}
     else:
         interval = seed_and_clip_interval(ca, cb, groups, strata, level)
         t = seed_t_interval(per_seed, level)
-        boot = two_level_bootstrap(ca, cb, groups, strata, level, samples, seed)
+        boot = two_level_bootstrap(ca, cb, groups, strata, level, draws)
         p = float(2 * _scipy.t.sf(abs(interval.estimate) / interval.se, interval.df)) if interval.se > 0 else (
             1.0 if interval.estimate == 0 else 0.0)
         intervals = {"seed_and_clip": asdict(interval), "seed_t": asdict(t), "two_level_bootstrap": asdict(boot)}

@@ -1,10 +1,12 @@
 """Studies: ordered lists of runs (train, distill, fuse) that make the paper's experiments, and their findings.
 
-A :class:`Step` names a run folder under the study's runs folder and the config that makes it
-(``configs/demo/<config>.toml``). Teachers that a config names (``runs/demo/teacher_mv``) are
-looked up by their folder name in the study's runs folder, so a study can be written anywhere
-(``kdlab demo --runs /tmp/x``). Every step is resumable: a finished run is skipped, an
-interrupted one resumes, so rerunning a study only does what is missing.
+A study is an explicit list of :class:`Step` s, each naming its run folder under the study's runs
+folder, the config that makes it (``configs/demo/<config>.toml``), the runs of the same study it
+learns from (``teachers``) and its settings as typed values, or the runs it fuses; the definitions
+are the tuples below (:data:`TEACHER_STEPS`, :data:`STUDENT_STEPS`, :data:`SYSTEM_STEPS`,
+:data:`ABLATIONS`), so a study can be written anywhere (``kdlab demo --runs /tmp/x``). Every step is
+resumable: a finished run is skipped, an interrupted one resumes, so rerunning a study only does
+what is missing.
 
 **The headline study** (``make demo``, :func:`demo_steps`): the I-frame, motion and residual
 teachers and their 2:1:1 fusion; the student alone, with one teacher (the I-frame teacher) and
@@ -26,23 +28,25 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from kdlab.engine import io
 from kdlab.engine.claims import (HEADLINE, Claim, base_name, evaluate_claims, finished_runs, seed_name, seed_of,
                                  seed_summary)
-from kdlab.engine.config import RunConfig, load_config
+from kdlab.engine.config import RunConfig, load_config, parse_overrides
 from kdlab.engine.fuse import fuse_runs
 from kdlab.engine.metrics import teacher_complementarity
 from kdlab.engine.profile import compression_table, machine
 from kdlab.engine.runs import RunFolder
 from kdlab.engine.stats import clip_groups
 from kdlab.engine.trainer import train
-from kdlab.errors import KdlabError, RunError
-from kdlab.paths import REPO_ROOT
+from kdlab.errors import ConfigError, KdlabError, RunError
+from kdlab.paths import config_dir, home
 
-CONFIG_DIR = REPO_ROOT / "configs" / "demo"
+#: The demo study's configs (package data: :func:`kdlab.paths.config_dir`).
+CONFIG_DIR = config_dir("demo")
 
 #: What ``--smoke`` (and the notebooks' SMOKE mode) changes: tiny data, one short epoch.
 SMOKE_OVERRIDES = ("optim.epochs=1", "data.size=48", "data.test_segments=3", "data.workers=0")
@@ -57,32 +61,55 @@ FULL_SEEDS = (0, 1, 2)
 
 @dataclass(frozen=True)
 class Step:
-    """One run of a study: ``config`` (a file stem in the config folder) or a fusion of ``fuse`` runs."""
+    """One run of a study, named ``name`` in the study's runs folder.
+
+    Trained: ``config`` (a file stem of the config folder), with ``teachers`` (run names of this study: they
+    replace the config's ``distill.teachers``, which serve ``kdlab distill`` on its own) and ``settings``
+    (``(dotted key, value)`` pairs applied after the command line's overrides, e.g. ``("distill.kd_weight",
+    2.0)``). Or the late fusion of the ``fuse`` runs.
+    """
 
     name: str
     config: str = ""
-    overrides: tuple[str, ...] = ()
+    settings: tuple[tuple[str, Any], ...] = ()
     fuse: tuple[str, ...] = ()
     group: str = ""  # teachers | fusion | students | ablation
+    teachers: tuple[str, ...] = ()
+
+    def at_seed(self, seed: int) -> Step:
+        """This run at ``seed`` (:func:`seed_name`; seed 0 is the run itself); a fusion fuses its seeded first run."""
+        if seed == 0:
+            return self
+        if self.fuse:
+            return replace(self, name=seed_name(self.name, seed), fuse=(seed_name(self.fuse[0], seed), *self.fuse[1:]))
+        return replace(self, name=seed_name(self.name, seed), settings=(("seed", seed), *self.settings))
 
 
-def _seeded(seed: int) -> tuple[str, ...]:
-    return (f"seed={seed}",) if seed else ()
+#: The headline study's runs at seed 0, in order: the teachers, their fusion, the students and each student's
+#: system (the student fused with the motion and residual teachers). The students and the systems of
+#: ``mkd_streams`` are repeated over the seeds (:meth:`Step.at_seed`).
+TEACHER_STEPS = tuple(Step(name, name, group="teachers") for name in STREAMS)
+TEACHERS_FUSION = Step("fusion_teachers", fuse=STREAMS, group="fusion")
+STUDENT_STEPS = (
+    Step("student_ce", "student_ce", group="students"),
+    Step("kd_single", "kd_single", group="students", teachers=("teacher_iframe",)),
+    Step("mkd_streams", "mkd_streams", group="students", teachers=STREAMS),
+)
+SYSTEM_STEPS = {
+    "student_ce": Step("fusion_student_ce", fuse=("student_ce", "teacher_mv", "teacher_residual"), group="fusion"),
+    "kd_single": Step("fusion_kd_single", fuse=("kd_single", "teacher_mv", "teacher_residual"), group="fusion"),
+    "mkd_streams": Step("fusion_mkd_streams", fuse=("mkd_streams", "teacher_mv", "teacher_residual"), group="fusion"),
+}
 
 
 def demo_steps(seeds: tuple[int, ...] = DEMO_SEEDS) -> list[Step]:
-    """The headline study: teachers, their fusion, the three students over ``seeds``, the distilled systems."""
-    steps = [Step(name, name, group="teachers") for name in STREAMS]
-    steps.append(Step("fusion_teachers", fuse=STREAMS, group="fusion"))
+    """The headline study: teachers, their fusion, the three students over ``seeds``, the distilled systems
+    (``mkd_streams``'s at every seed, the other students' at the first)."""
+    steps = [*TEACHER_STEPS, TEACHERS_FUSION]
     for seed in seeds:
-        for config in STUDENTS:
-            steps.append(Step(seed_name(config, seed), config, _seeded(seed), group="students"))
-        student = seed_name("mkd_streams", seed)
-        steps.append(Step(seed_name("fusion_mkd_streams", seed), fuse=(student, "teacher_mv", "teacher_residual"),
-                          group="fusion"))
-    for student in ("student_ce", "kd_single"):  # the other students' systems, at the first seed
-        name = seed_name(student, seeds[0])
-        steps.append(Step(f"fusion_{name}", fuse=(name, "teacher_mv", "teacher_residual"), group="fusion"))
+        steps += [student.at_seed(seed) for student in STUDENT_STEPS]
+        steps.append(SYSTEM_STEPS["mkd_streams"].at_seed(seed))
+    steps += [SYSTEM_STEPS[student].at_seed(seeds[0]) for student in ("student_ce", "kd_single")]
     return steps
 
 
@@ -90,81 +117,95 @@ def demo_steps(seeds: tuple[int, ...] = DEMO_SEEDS) -> list[Step]:
 
 @dataclass(frozen=True)
 class Variant:
-    """One value of one factor: a run (``name``, at every seed) compared with its ``reference`` run."""
+    """One value of one factor: the run ``name`` (at every seed) compared with its ``reference`` run.
+
+    ``headline``: the run is one of the headline study's (``mkd_streams`` is every factor's reference value),
+    trained there; otherwise ``config`` with ``teachers`` and ``settings`` (as :class:`Step`'s) makes it.
+    """
 
     factor: str
     value: str
     label: str
+    name: str
     config: str = "mkd_streams"
-    overrides: tuple[str, ...] = ()
+    settings: tuple[tuple[str, Any], ...] = ()
+    teachers: tuple[str, ...] = STREAMS
     reference: str = "mkd_streams"
-    run: str = ""  # an existing run of the study that is this variant (e.g. the reference itself)
+    headline: bool = False
 
     @property
-    def name(self) -> str:
-        return self.run or f"{self.factor}_{self.value}"
+    def key(self) -> str:
+        """The comparison's key in ``study.json`` (``aggregation_ebkd``)."""
+        return f"{self.factor}_{self.value}"
+
+    def step(self) -> Step:
+        return Step(self.name, self.config, self.settings, group="ablation", teachers=self.teachers)
 
 
-def _teachers(*names: str) -> tuple[str, ...]:
-    return ("distill.teachers=[" + ", ".join(f'"runs/demo/{n}"' for n in names) + "]",)
+def _temperature(t: float) -> tuple[tuple[str, Any], ...]:
+    return (("distill.loss_options", {"temperature": t}),)
 
 
 #: Every ablation of the full study. The reference (``mkd_streams``): mean of the three stream
 #: teachers' KD losses, T = 4, KD weight 1, offline teachers. All aggregations but the one
 #: labelled online run offline from the teachers' stored logits, with no feature term.
 ABLATIONS: tuple[Variant, ...] = (
-    Variant("aggregation", "avg_kd", "mean of KD losses (AVER)", run="mkd_streams"),
-    Variant("aggregation", "kd_to_avg", "KD to the mean soft target", "mkd_streams_kd_to_avg"),
-    Variant("aggregation", "ebkd", "entropy weights (EBKD)", "mkd_streams_ebkd"),
-    Variant("aggregation", "camkd", "confidence weights (CA-MKD, logits only)", "mkd_streams_camkd_offline"),
-    Variant("aggregation", "aekd", "gradient-space weights (AE-KD)", "mkd_streams_aekd"),
-    Variant("aggregation", "dkd", "decoupled KD (DKD, warmed up over a twelfth of the run)", "mkd_streams_dkd"),
-    Variant("aggregation", "camkd_online", "CA-MKD online, with its feature term", "mkd_streams_camkd"),
-    Variant("temperature", "1", "T = 1", overrides=("distill.loss_options={temperature = 1.0}",)),
-    Variant("temperature", "2", "T = 2", overrides=("distill.loss_options={temperature = 2.0}",)),
-    Variant("temperature", "4", "T = 4", run="mkd_streams"),
-    Variant("temperature", "8", "T = 8", overrides=("distill.loss_options={temperature = 8.0}",)),
-    Variant("kd_weight", "0.5", "KD weight 0.5", overrides=("distill.kd_weight=0.5",)),
-    Variant("kd_weight", "1", "KD weight 1", run="mkd_streams"),
-    Variant("kd_weight", "2", "KD weight 2", overrides=("distill.kd_weight=2.0",)),
-    Variant("teachers", "I", "I-frame teacher", run="kd_single"),
-    Variant("teachers", "MV", "motion teacher", overrides=_teachers("teacher_mv")),
-    Variant("teachers", "R", "residual teacher", overrides=_teachers("teacher_residual")),
-    Variant("teachers", "I+MV", "I-frame + motion teachers", overrides=_teachers("teacher_iframe", "teacher_mv")),
-    Variant("teachers", "I+R", "I-frame + residual teachers", overrides=_teachers("teacher_iframe", "teacher_residual")),
-    Variant("teachers", "MV+R", "motion + residual teachers", overrides=_teachers("teacher_mv", "teacher_residual")),
-    Variant("teachers", "I+MV+R", "the three stream teachers", run="mkd_streams"),
+    Variant("aggregation", "avg_kd", "mean of KD losses (AVER)", "mkd_streams", headline=True),
+    Variant("aggregation", "kd_to_avg", "KD to the mean soft target", "aggregation_kd_to_avg", "mkd_streams_kd_to_avg"),
+    Variant("aggregation", "ebkd", "entropy weights (EBKD)", "aggregation_ebkd", "mkd_streams_ebkd"),
+    Variant("aggregation", "camkd", "confidence weights (CA-MKD, logits only)", "aggregation_camkd",
+            "mkd_streams_camkd_offline"),
+    Variant("aggregation", "aekd", "gradient-space weights (AE-KD)", "aggregation_aekd", "mkd_streams_aekd"),
+    Variant("aggregation", "dkd", "decoupled KD (DKD, warmed up over a twelfth of the run)", "aggregation_dkd",
+            "mkd_streams_dkd"),
+    Variant("aggregation", "camkd_online", "CA-MKD online, with its feature term", "aggregation_camkd_online",
+            "mkd_streams_camkd"),
+    Variant("temperature", "1", "T = 1", "temperature_1", settings=_temperature(1.0)),
+    Variant("temperature", "2", "T = 2", "temperature_2", settings=_temperature(2.0)),
+    Variant("temperature", "4", "T = 4", "mkd_streams", headline=True),
+    Variant("temperature", "8", "T = 8", "temperature_8", settings=_temperature(8.0)),
+    Variant("kd_weight", "0.5", "KD weight 0.5", "kd_weight_0.5", settings=(("distill.kd_weight", 0.5),)),
+    Variant("kd_weight", "1", "KD weight 1", "mkd_streams", headline=True),
+    Variant("kd_weight", "2", "KD weight 2", "kd_weight_2", settings=(("distill.kd_weight", 2.0),)),
+    Variant("teachers", "I", "I-frame teacher", "kd_single", headline=True),
+    Variant("teachers", "MV", "motion teacher", "teachers_MV", teachers=("teacher_mv",)),
+    Variant("teachers", "R", "residual teacher", "teachers_R", teachers=("teacher_residual",)),
+    Variant("teachers", "I+MV", "I-frame + motion teachers", "teachers_I+MV", teachers=("teacher_iframe", "teacher_mv")),
+    Variant("teachers", "I+R", "I-frame + residual teachers", "teachers_I+R",
+            teachers=("teacher_iframe", "teacher_residual")),
+    Variant("teachers", "MV+R", "motion + residual teachers", "teachers_MV+R", teachers=("teacher_mv", "teacher_residual")),
+    Variant("teachers", "I+MV+R", "the three stream teachers", "mkd_streams", headline=True),
     Variant("capacity", "3_depths", "three I-frame teachers of different capacity (ResNet-18 x0.25, -50, -101)",
-            "mkd_depth", reference="kd_single"),
+            "capacity_3_depths", "mkd_depth", teachers=("teacher_iframe", "teacher_iframe_r101", "teacher_iframe_r50"),
+            reference="kd_single"),
 )
 #: The extra teachers of the capacity reading (I-frame networks of other depths).
-CAPACITY_TEACHERS = ("teacher_iframe_r50", "teacher_iframe_r101")
+CAPACITY_TEACHERS = tuple(Step(name, name, group="teachers") for name in ("teacher_iframe_r50", "teacher_iframe_r101"))
 
 
 def ablation_steps(seeds: tuple[int, ...] = FULL_SEEDS, variants: tuple[Variant, ...] = ABLATIONS) -> list[Step]:
-    """Every variant's run at every seed (runs that are part of the headline study are not repeated)."""
-    steps = []
-    if any(v.config == "mkd_depth" for v in variants):
-        steps += [Step(name, name, group="teachers") for name in CAPACITY_TEACHERS]
+    """Every variant's run at every seed (a headline run is listed as the headline study makes it)."""
+    steps = list(CAPACITY_TEACHERS) if any(v.config == "mkd_depth" for v in variants) else []
+    students = {step.name: step for step in STUDENT_STEPS}
     for seed in seeds:
         for v in variants:
-            if v.run:
-                if v.run in STUDENTS:
-                    steps.append(Step(seed_name(v.run, seed), v.run, _seeded(seed), group="students"))
+            if v.headline:
+                if v.name in students:
+                    steps.append(students[v.name].at_seed(seed))
                 continue
-            steps.append(Step(seed_name(v.name, seed), v.config, (*_seeded(seed), *v.overrides), group="ablation"))
+            steps.append(v.step().at_seed(seed))
     return steps
 
 
 def ablation_claims(variants: tuple[Variant, ...] = ABLATIONS) -> tuple[Claim, ...]:
     """Each variant against its reference (none for the reference itself)."""
-    labels = {v.name: v.label for v in variants if v.run}
+    labels = {v.name: v.label for v in variants if v.headline}
     labels.setdefault("kd_single", "one I-frame teacher")
     claims = []
     for v in variants:
         if v.name == v.reference:
             continue
-        claims.append(Claim(f"{v.factor}_{v.value}", f"{v.factor}: {v.label}", v.name, v.reference, v.label,
+        claims.append(Claim(v.key, f"{v.factor}: {v.label}", v.name, v.reference, v.label,
                             labels.get(v.reference, v.reference)))
     return tuple(claims)
 
@@ -179,26 +220,39 @@ def full_steps(seeds: tuple[int, ...] = DEMO_SEEDS, ablation_seeds: tuple[int, .
 # --- running ---------------------------------------------------------------------------------------
 
 def step_config(step: Step, runs_dir: Path, config_dir: Path = CONFIG_DIR, overrides: list[str] = ()) -> RunConfig:
-    """The step's config with its run folder and teachers placed in ``runs_dir``."""
-    config = load_config(config_dir / f"{step.config}.toml", [*overrides, *step.overrides])
+    """The step's config: its file, the command line's ``overrides``, then its settings; its run folder and
+    its teachers (:attr:`Step.teachers`) in ``runs_dir``."""
+    values = parse_overrides(list(overrides))
+    for key, value in step.settings:
+        *tables, last = key.split(".")
+        node = values
+        for table in tables:
+            node = node.setdefault(table, {})
+        node[last] = value
+    config = load_config(config_dir / f"{step.config}.toml", values)
+    if config.distill.loss != "ce" and not step.teachers:
+        raise ConfigError(f"study step {step.name}: distills ({step.config}.toml: distill.loss = "
+                          f"{config.distill.loss!r}) but names no teachers; give its Step teachers=(run names)")
     config.name = step.name
     config.out = str(runs_dir / step.name)
-    config.distill.teachers = [str(runs_dir / Path(t).name) for t in config.distill.teachers]
+    config.distill.teachers = [str(runs_dir / name) for name in step.teachers]
     return config
 
 
-def run_study(
-    steps: list[Step],
-    runs_dir: str | Path,
-    config_dir: str | Path = CONFIG_DIR,
-    overrides: list[str] = (),
-    log=print,
-    claims: tuple[Claim, ...] = HEADLINE,
-    jobs: int | None = None,
-    record: bool = True,
-) -> dict:
+@dataclass(frozen=True)
+class Study:
+    """A study: its ``steps`` (every run it makes, in order), the ``claims`` it evaluates, and the folder of
+    the configs its steps name."""
+
+    steps: tuple[Step, ...]
+    claims: tuple[Claim, ...] = HEADLINE
+    config_dir: Path = CONFIG_DIR
+
+
+def run_study(study: Study | list[Step], runs_dir: str | Path, overrides: list[str] = (), log=print,
+              jobs: int | None = None, record: bool = True) -> dict:
     """Run every step (skipping finished runs); write ``study.json`` (unless ``record`` is False);
-    return the results.
+    return the results. A plain list of steps is a :class:`Study` with the headline claims.
 
     ``study.json`` describes the study that wrote it (``kdlab demo``); a part of a study run again
     from a notebook (:func:`run_steps`) must not replace it with its own subset, so it passes
@@ -211,75 +265,102 @@ def run_study(
     trains with one thread, so its numbers do not depend on ``jobs``. Fusions run when their
     runs are done. The representation cache is built once, first.
     """
-    runs_dir, config_dir = Path(runs_dir), Path(config_dir)
+    study = study if isinstance(study, Study) else Study(tuple(study))
+    runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    timings: dict[str, float] = {}
-    configs = {s.name: step_config(s, runs_dir, config_dir, list(overrides)) for s in steps if not s.fuse}
-    links = _links(steps, configs, runs_dir)
-
-    def needs(step: Step) -> set[str]:
-        if step.fuse:
-            return set(step.fuse)
-        if step.name in links:
-            return {links[step.name]}
-        return {Path(t).name for t in configs[step.name].distill.teachers} if configs[step.name].distill.loss != "ce" else set()
-
-    def report(step: Step) -> None:
-        test = RunFolder(runs_dir / step.name).summary()["test"]
-        log(f"[{step.name}] test top-1 {test['top1']:.1f}%" + (f" ({timings[step.name]:.0f} s)" if step.name in timings else ""))
-        # the dashboard follows a study while it runs; the findings and the compression table come at the end
-        if record:
-            _write_study(runs_dir, steps, collect_results(steps, runs_dir, findings=False), timings)
-
-    pending = list(steps)
-    finished: set[str] = {s.name for s in steps if not s.fuse and s.name not in links and RunFolder(runs_dir / s.name).is_complete()}
-    for step in [s for s in pending if s.name in finished]:
-        log(f"[{step.name}] already complete")
-        report(step)
-    pending = [s for s in pending if s.name not in finished]
-    if any(not s.fuse and s.name not in links for s in pending):
-        _build_cache(next(configs[s.name] for s in pending if not s.fuse and s.name not in links))
-    known = {s.name for s in steps}
-    running: dict = {}
-    jobs = jobs or min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    with _Workers(jobs) as workers:
-        while pending or running:
-            progressed = False
-            for step in list(pending):
-                if any(n in known and n not in finished for n in needs(step)):  # runs made elsewhere count as ready
-                    continue
-                if not step.fuse and step.name not in links and len(running) >= jobs:
-                    continue  # every worker is busy
-                pending.remove(step)
-                progressed = True
-                if step.fuse:
-                    fuse_runs([runs_dir / name for name in step.fuse], runs_dir / step.name)
-                elif step.name in links:
-                    if not (runs_dir / step.name).is_symlink():
-                        (runs_dir / step.name).symlink_to(links[step.name])
-                    log(f"[{step.name}] same config as {links[step.name]}: reused")
-                else:
-                    log(f"[{step.name}] training ...")
-                    running[workers.submit(configs[step.name])] = (step, time.perf_counter())
-                    continue
-                finished.add(step.name)
-                report(step)
-            if running and not progressed:
-                future = workers.wait_one(running)
-                step, step_started = running.pop(future)
-                future.result()  # a failed run stops the study with its error
-                timings[step.name] = time.perf_counter() - step_started
-                finished.add(step.name)
-                report(step)
-            elif not running and not progressed:
-                blocked = ", ".join(f"{s.name} (needs {sorted(needs(s) - finished)})" for s in pending)
-                raise RunError(f"{runs_dir}: these steps wait on each other: {blocked}")
-    results = collect_results(steps, runs_dir, claims=claims)
+    configs = {s.name: step_config(s, runs_dir, Path(study.config_dir), list(overrides)) for s in study.steps if not s.fuse}
+    schedule = _Schedule(list(study.steps), runs_dir, configs, log, record)
+    schedule.run(jobs or min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+    results = collect_results(list(study.steps), runs_dir, claims=study.claims)
     results["wall_seconds"] = time.perf_counter() - started
     if record:
-        _write_study(runs_dir, steps, results, timings)
+        _write_study(runs_dir, list(study.steps), results, schedule.timings)
     return results
+
+
+class _Schedule:
+    """The steps of a study in flight: which are finished, linked to an equal run, pending or training."""
+
+    def __init__(self, steps: list[Step], runs_dir: Path, configs: dict[str, RunConfig], log, record: bool):
+        self.steps, self.runs_dir, self.configs, self.log, self.record = steps, runs_dir, configs, log, record
+        self.links = _links(steps, configs, runs_dir)
+        self.timings: dict[str, float] = {}
+        self.known = {s.name for s in steps}
+        self.finished = {s.name for s in steps if self.trains(s) and RunFolder(runs_dir / s.name).is_complete()}
+        self.pending = [s for s in steps if s.name not in self.finished]
+        self.running: dict = {}
+
+    def trains(self, step: Step) -> bool:
+        """Whether the step trains a network (not a fusion, not a link to an equal run)."""
+        return not step.fuse and step.name not in self.links
+
+    def needs(self, step: Step) -> set[str]:
+        """The runs the step waits on: the fused runs, the linked run, or the teachers."""
+        if step.fuse:
+            return set(step.fuse)
+        if step.name in self.links:
+            return {self.links[step.name]}
+        config = self.configs[step.name]
+        return {Path(t).name for t in config.distill.teachers} if config.distill.loss != "ce" else set()
+
+    def report(self, step: Step) -> None:
+        test = RunFolder(self.runs_dir / step.name).summary().test
+        took = f" ({self.timings[step.name]:.0f} s)" if step.name in self.timings else ""
+        self.log(f"[{step.name}] test top-1 {test['top1']:.1f}%{took}")
+        # the dashboard follows a study while it runs; the findings and the compression table come at the end
+        if self.record:
+            _write_study(self.runs_dir, self.steps, collect_results(self.steps, self.runs_dir, findings=False), self.timings)
+
+    def run(self, jobs: int) -> None:
+        """Every pending step, trainings ``jobs`` at a time, each as soon as what it needs has finished."""
+        for step in [s for s in self.steps if s.name in self.finished]:
+            self.log(f"[{step.name}] already complete")
+            self.report(step)
+        training = [s for s in self.pending if self.trains(s)]
+        if training:
+            _build_cache(self.configs[training[0].name])
+        with _Workers(jobs) as workers:
+            while self.pending or self.running:
+                progressed = self._start_ready(workers, jobs)
+                if self.running and not progressed:
+                    self._finish_one(workers)
+                elif not self.running and not progressed:
+                    blocked = ", ".join(f"{s.name} (needs {sorted(self.needs(s) - self.finished)})" for s in self.pending)
+                    raise RunError(f"{self.runs_dir}: these steps wait on each other: {blocked}")
+
+    def _start_ready(self, workers: _Workers, jobs: int) -> bool:
+        """Start every pending step whose runs are ready (fusions and links at once); whether any started."""
+        progressed = False
+        for step in list(self.pending):
+            if any(n in self.known and n not in self.finished for n in self.needs(step)):  # runs made elsewhere are ready
+                continue
+            if self.trains(step) and len(self.running) >= jobs:
+                continue  # every worker is busy
+            self.pending.remove(step)
+            progressed = True
+            folder = self.runs_dir / step.name
+            if step.fuse:
+                fuse_runs([self.runs_dir / name for name in step.fuse], folder)
+            elif step.name in self.links:
+                if not folder.is_symlink():
+                    folder.symlink_to(self.links[step.name])
+                self.log(f"[{step.name}] same config as {self.links[step.name]}: reused")
+            else:
+                self.log(f"[{step.name}] training ...")
+                self.running[workers.submit(self.configs[step.name])] = (step, time.perf_counter())
+                continue
+            self.finished.add(step.name)
+            self.report(step)
+        return progressed
+
+    def _finish_one(self, workers: _Workers) -> None:
+        future = workers.wait_one(self.running)
+        step, step_started = self.running.pop(future)
+        future.result()  # a failed run stops the study with its error
+        self.timings[step.name] = time.perf_counter() - step_started
+        self.finished.add(step.name)
+        self.report(step)
 
 
 def _links(steps: list[Step], configs: dict[str, RunConfig], runs_dir: Path) -> dict[str, str]:
@@ -391,8 +472,8 @@ def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, cl
     rows = []
     for step in steps:
         summary = RunFolder(runs_dir / step.name).summary()
-        if summary.get("test"):
-            rows.append(run_row(step.name, step.group, summary))
+        if summary and summary.test:
+            rows.append(summary.row(step.name, step.group))
     results = {"runs": rows, "machine": machine()}
     if not findings:
         return results
@@ -400,7 +481,7 @@ def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, cl
     bases = list(dict.fromkeys(base_name(s.name) for s in trained if s.group in ("students", "ablation")))
     results.update(
         seeds=seed_summary(runs_dir, bases),
-        seeds_best=seed_summary(runs_dir, bases, key="logits_best"),
+        seeds_best=seed_summary(runs_dir, bases, which="best"),
         claims=evaluate_claims(runs_dir, claims),
         complementarity=_complementarity(runs_dir),
         design=_design(runs_dir, steps),
@@ -415,8 +496,7 @@ def _complementarity(runs_dir: Path) -> dict | None:
     if not folder.predictions_file.exists():
         return None
     p = folder.predictions()
-    return teacher_complementarity(p["teacher_logits"], p["labels"], [str(n) for n in p["teacher_names"]],
-                                   fused_logits=p["logits"])
+    return teacher_complementarity(p.teacher_logits, p.labels, p.names, fused_logits=p.logits)
 
 
 def _design(runs_dir: Path, steps: list[Step]) -> dict | None:
@@ -424,35 +504,15 @@ def _design(runs_dir: Path, steps: list[Step]) -> dict | None:
     for step in steps:
         folder = RunFolder(runs_dir / step.name)
         summary = folder.summary()
-        if step.fuse or not summary.get("videos"):
+        if step.fuse or not summary or not summary.videos:
             continue
-        ids = folder.predictions()["video_ids"]
+        ids = folder.predictions().video_ids
         config = folder.config()
         seeds = sorted({seed_of(s.name) for s in steps if s.group == "students"})
-        return {"videos": summary["videos"], "test_groups": len(set(clip_groups(ids).tolist())), "seeds": seeds,
+        return {"videos": summary.videos, "test_groups": len(set(clip_groups(ids).tolist())), "seeds": seeds,
                 "epochs": config.optim.epochs, "size": config.data.size, "val_share": config.data.val_share,
-                "test_protocol": summary["test"]["protocol"], "validation_protocol": summary.get("validation_protocol")}
+                "test_protocol": summary.test["protocol"], "validation_protocol": summary.validation_protocol}
     return None
-
-
-def run_row(name: str, group: str, summary: dict) -> dict:
-    """One row of the results table from a run's ``summary.json`` (training and fusion runs alike)."""
-    fused = summary.get("kind") == "fusion"
-    test, best = summary["test"], summary.get("test_best") or {}
-    return {
-        "run": name,
-        "group": group or ("fusion" if fused else ""),
-        "loss": summary.get("loss", "fusion" if fused else ""),
-        "representation": summary.get("representation", "+".join(summary.get("representations", []))),
-        "arch": summary.get("arch", ""),
-        "teachers": len(summary.get("teachers", [])),
-        "params": summary.get("params"),
-        "top1": test.get("top1"),
-        "top1_best": best.get("top1"),
-        "best_epoch": best.get("epoch"),
-        "mean_class_accuracy": test.get("mean_class_accuracy"),
-        "protocol": test.get("protocol"),
-    }
 
 
 def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
@@ -471,14 +531,14 @@ def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
     rows = []
     for system, iframe, fused in (("CoViAR", "iframe", "fusion_teachers"), ("distilled", "student", f"fusion_{student}")):
         nets = [summaries[iframe], summaries["mv"], summaries["residual"]]
-        params = sum(n["params"] for n in nets)
-        per_gop = nets[0]["flops_per_frame"] + (gop - 1) * (nets[1]["flops_per_frame"] + nets[2]["flops_per_frame"])
+        params = sum(n.params for n in nets)
+        per_gop = nets[0].flops_per_frame + (gop - 1) * (nets[1].flops_per_frame + nets[2].flops_per_frame)
         fusion = RunFolder(runs_dir / fused).summary()
         rows.append({
-            "system": system, "iframe_net": nets[0]["arch"], "mv_net": nets[1]["arch"], "residual_net": nets[2]["arch"],
+            "system": system, "iframe_net": nets[0].arch, "mv_net": nets[1].arch, "residual_net": nets[2].arch,
             "params_M": params / 1e6, "gflops_per_gop": per_gop / 1e9, "gmacs_per_gop": per_gop / 2e9,
-            "gflops_per_triple": sum(n["flops_per_frame"] for n in nets) / 1e9,
-            "fused_top1": fusion["test"]["top1"] if fusion else None,
+            "gflops_per_triple": sum(n.flops_per_frame for n in nets) / 1e9,
+            "fused_top1": fusion.test["top1"] if fusion else None,
         })
     coviar, distilled = rows
     config = RunFolder(runs_dir / names["student"]).config()
@@ -489,7 +549,7 @@ def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
         "flops_ratio_per_triple": coviar["gflops_per_triple"] / distilled["gflops_per_triple"],
         "gop": gop,
         "size": config.data.size,
-        "num_classes": len(RunFolder(runs_dir / names["student"]).predictions()["classes"]),
+        "num_classes": RunFolder(runs_dir / names["student"]).predictions().num_classes,
         "full_size": compression_table(),
         "note": "FLOPs = 2 x multiply-adds (torch FlopCounterMode); papers quote multiply-adds as FLOPs",
     }
@@ -524,7 +584,8 @@ def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | P
 
     ``$KDLAB_RUNS`` and ``$KDLAB_DATA`` override the folders (the tests point them at temporary
     ones). The synthetic set is generated, or completed, or checked against its preset. Relative paths are taken from the
-    repository, so notebooks find ``make demo``'s runs whatever their working folder.
+    repository in a checkout (so notebooks find ``make demo``'s runs whatever their working folder), else
+    from the current folder (:func:`kdlab.paths.home`).
     """
     from kdlab.data.synthetic import PRESETS, generate
     from kdlab.progress import quiet
@@ -532,7 +593,7 @@ def workspace(smoke: bool = False, runs: str | Path | None = None, data: str | P
     name = "smoke" if smoke else "demo"
     runs = Path(runs or os.environ.get("KDLAB_RUNS") or f"runs/{name}")
     data = Path(data or os.environ.get("KDLAB_DATA") or f"data/synthetic/{'tiny' if smoke else 'default'}")
-    runs, data = (p if p.is_absolute() else REPO_ROOT / p for p in (runs, data))
+    runs, data = (p if p.is_absolute() else home() / p for p in (runs, data))
     try:
         generate(data, PRESETS["tiny" if smoke else "default"], progress=not quiet())  # resumable: ~0.1 s when complete
     except KdlabError as exc:
@@ -551,5 +612,5 @@ def run_steps(space: Workspace, names: list[str], log=print, claims: tuple[Claim
     missing = sorted(set(names) - {step.name for step in steps})
     if missing:
         raise ValueError(f"no study step named {missing}; see kdlab.engine.study.full_steps()")
-    return run_study(steps, space.runs, overrides=list(space.overrides), log=log, claims=claims,
+    return run_study(Study(tuple(steps), claims), space.runs, overrides=list(space.overrides), log=log,
                      record=not (space.runs / "study.json").exists())

@@ -20,24 +20,7 @@ import zlib
 
 import numpy as np
 
-
-def hsv_to_rgb(hue: np.ndarray, saturation: np.ndarray | float, value: np.ndarray | float) -> np.ndarray:
-    """HSV in ``[0, 1]`` (any broadcastable shapes ``S``) to RGB floats ``(*S, 3)`` in ``[0, 1]``."""
-    hue, saturation, value = np.broadcast_arrays(
-        np.asarray(hue, np.float64) % 1.0, np.asarray(saturation, np.float64), np.asarray(value, np.float64)
-    )
-    sector = np.floor(hue * 6.0)
-    f = hue * 6.0 - sector
-    sector = sector.astype(np.int64) % 6
-    p = value * (1.0 - saturation)
-    q = value * (1.0 - saturation * f)
-    t = value * (1.0 - saturation * (1.0 - f))
-    # (r, g, b) of each of the six sectors of the wheel
-    table = np.stack([
-        np.stack([value, t, p], -1), np.stack([q, value, p], -1), np.stack([p, value, t], -1),
-        np.stack([p, q, value], -1), np.stack([t, p, value], -1), np.stack([value, p, q], -1),
-    ])  # (6, *S, 3)
-    return np.take_along_axis(table, sector[None, ..., None], axis=0)[0]
+from kdlab.colour import hsv_to_rgb  # re-exported: kdlab.figures.hsv_to_rgb
 
 
 def flow_to_rgb(mv: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:

@@ -3,8 +3,8 @@
 ``cm`` is ``(C, C)`` with rows = true class and columns = predicted class, as
 :func:`kdlab.engine.metrics.confusion_matrix` returns it.
 
->>> cm = confusion_matrix(p["logits"], p["labels"], len(p["classes"]))        # doctest: +SKIP
->>> confusion_figure(cm, p["classes"], normalise=True).show()                 # doctest: +SKIP
+>>> cm = confusion_matrix(p.logits, p.labels, p.num_classes)                    # doctest: +SKIP
+>>> confusion_figure(cm, p.classes, normalise=True).show()                    # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ and per-sample teacher weights ``(K, N)`` from :func:`kdlab.losses.entropy_weigh
 :func:`kdlab.losses.confidence_weights` (CA-MKD).
 
 >>> from kdlab.engine.metrics import teacher_disagreement                              # doctest: +SKIP
->>> d = teacher_disagreement(p["teacher_logits"], p["labels"], names, len(p["classes"]))  # doctest: +SKIP
+>>> d = teacher_disagreement(p.teacher_logits, p.labels, p.names, p.num_classes)  # doctest: +SKIP
 >>> disagreement_matrix_figure(d, names).show()                                       # doctest: +SKIP
 """
 

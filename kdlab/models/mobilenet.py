@@ -113,9 +113,7 @@ def _register_mobilenet(name: str, variant: str, default_width: float) -> None:
             )
         return model
 
-    factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = f"MobileNetV3-{variant.capitalize()} (Howard et al., ICCV 2019), width_mult={default_width}."
-    register_model(factory)
+    register_model(factory, name, f"MobileNetV3-{variant.capitalize()} (Howard et al., ICCV 2019), width_mult={default_width}.")
 
 
 for _name, _variant in MOBILENET_VARIANTS.items():

@@ -25,8 +25,15 @@ ModelFactory = Callable[..., TSNNet]
 _MODELS: dict[str, ModelFactory] = {}
 
 
-def register_model(fn: ModelFactory) -> ModelFactory:
-    """Decorator: register ``fn`` under its ``__name__``; a name can be registered once."""
+def register_model(fn: ModelFactory, name: str | None = None, doc: str | None = None) -> ModelFactory:
+    """Decorator: register ``fn`` under its ``__name__``; a name can be registered once.
+
+    ``name`` and ``doc``: the ``__name__`` and docstring to give ``fn`` first (factories made in a loop).
+    """
+    if name is not None:
+        fn.__name__ = fn.__qualname__ = name
+    if doc is not None:
+        fn.__doc__ = doc
     name = fn.__name__
     if name in _MODELS:
         raise ValueError(f"model {name!r} is already registered")

@@ -179,9 +179,7 @@ def _register_resnet(name: str, tv_name: str, default_width: float, description:
             load_pretrained(model, tv_name, conv1_key="conv1.weight", classifier_prefix="fc.", source=pretrained)
         return model
 
-    factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = f"{description} (torchvision {tv_name}, width_mult={default_width})"
-    register_model(factory)
+    register_model(factory, name, f"{description} (torchvision {tv_name}, width_mult={default_width})")
 
 
 for _name, _variant in RESNET_VARIANTS.items():

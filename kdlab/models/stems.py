@@ -36,10 +36,10 @@ import torch
 from torch import Tensor, nn
 
 from kdlab.errors import ConfigError
+from kdlab.representations import REPRESENTATIONS
 
 #: Input channels of each representation.
-IN_CHANNELS: dict[str, int] = {"iframe": 3, "mv": 2, "residual": 3}
-REPRESENTATIONS: tuple[str, ...] = tuple(IN_CHANNELS)
+IN_CHANNELS: dict[str, int] = dict(zip(REPRESENTATIONS, (3, 2, 3)))
 
 
 def check_representation(representation: str) -> str:
