@@ -104,10 +104,12 @@ def test_complete_runs_are_not_trained_again(teachers, capsys):
 
 
 @pytest.mark.parametrize("loss,offline", [("avg_kd", True), ("kd_to_avg", True), ("ebkd", True), ("dkd", True),
-                                          ("aekd", True), ("camkd", False), ("fitnets", False)])
+                                          ("aekd", True), ("camkd", False), ("fitnets", False),
+                                          ("mmkd", True)])
 def test_multi_teacher_distillation(teachers, synth, tmp_path, loss, offline):
     names = [str(teachers[r].path) for r in ("iframe", "mv", "residual")]
-    options = ["distill.loss_options={warmup = 1}"] if loss == "dkd" else []  # no longer than the run
+    options = {"dkd": ["distill.loss_options={warmup = 1}"],  # no longer than the run
+               "mmkd": ["distill.loss_options={meta_every = 2}"]}.get(loss, [])
     config = _config(synth, tmp_path, f"student_{loss}", "model.representation=iframe", f"distill.loss={loss}",
                      f"distill.offline={str(offline).lower()}", f"distill.teachers={json.dumps(names)}", *options)
     run = trainer.train(config)

@@ -22,7 +22,7 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("distill", help="train a student taught by teachers named by their run folders",
                               description="Like train, with [distill] teachers = [run folders] and loss = kd | avg_kd | "
-                              "kd_to_avg | weighted_kd | ebkd | camkd | aekd | dkd | fitnets.")
+                              "kd_to_avg | weighted_kd | ebkd | camkd | aekd | dkd | fitnets | mmkd.")
     _add_config_arguments(p)
     p.set_defaults(handler=_train, distill=True)
 

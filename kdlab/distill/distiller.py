@@ -86,7 +86,7 @@ class Distiller(nn.Module):
 
     def learnable_parameters(self) -> list[nn.Parameter]:
         """The student's and the loss module's (connectors') parameters; never the teachers'."""
-        return list(self.student.parameters()) + list(self.loss_module.parameters())
+        return list(self.student.parameters()) + self.loss_module.student_parameters()
 
     def _run_teachers(self, inputs: Mapping[str, Tensor], with_features: bool) -> tuple[Tensor, list[Tensor]]:
         if not self.teachers:
@@ -147,6 +147,8 @@ class Distiller(nn.Module):
             if loss.needs_features:
                 heads = [t.forward_head for t in self.teachers]
                 features = FeatureInputs(feat_s, feats_t, heads, _num_segments(x))
+        if loss.meta_learns and self.training:
+            loss.meta_step(self.student, x, logits.detach(), z_t, target, epoch)
 
         for name, value in loss(logits, z_t, target, epoch=epoch, features=features).items():
             losses[name] = self.kd_weight * value if name == "loss_kd" else value

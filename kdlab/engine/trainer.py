@@ -74,7 +74,7 @@ def make_optimizer(config: RunConfig, distiller: Distiller) -> torch.optim.Optim
     """Adam (CoViAR's eps and weight decay); a pretrained backbone learns at ``backbone_lr_mult``."""
     head = set(map(id, distiller.student.get_classifier().parameters()))
     backbone = [p for p in distiller.student.parameters() if id(p) not in head]
-    others = [p for p in distiller.student.get_classifier().parameters()] + list(distiller.loss_module.parameters())
+    others = [p for p in distiller.student.get_classifier().parameters()] + distiller.loss_module.student_parameters()
     o = config.optim
     groups = [
         {"params": backbone, "lr_mult": o.backbone_lr_mult if config.model.pretrained else 1.0},
