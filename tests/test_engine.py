@@ -308,3 +308,42 @@ def test_damaged_files_and_bad_arguments_get_one_line(teachers, tmp_path, capsys
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         assert exit_.value.code == 2 and f"argument {key}: expected an integer" in capsys.readouterr().err
+
+
+def test_runs_store_validation_logits_and_fuse_learn_fits_only_on_them(teachers, tmp_path, capsys):
+    from kdlab.engine.evaluate import EvalData, predict
+    from kdlab.engine.learned_fusion import apply_fusion, fit_fusion
+    from kdlab.engine.loading import make_dataset, part_records
+
+    runs = [teachers[r] for r in ("iframe", "mv", "residual")]
+    pred = runs[1].predictions()
+    config = runs[1].config()
+    val_ids = [r.video_id for r in part_records(config, "val")]
+    assert pred["val_video_ids"].tolist() == val_ids and not set(val_ids) & set(pred["video_ids"].tolist())
+    # the last epoch's network on the validation groups, under the test protocol (4 segments x 1 crop)
+    view = make_dataset(config, "val", ["mv"], False, config.data.test_segments, config.data.test_crops)
+    logits, labels, _ = predict(runs[1].load_model(), EvalData(view, config, trainer.distributed.Context()), trainer.distributed.Context())
+    np.testing.assert_allclose(pred["val_logits"], logits, atol=1e-5)
+    assert np.array_equal(pred["val_labels"], labels)
+
+    out = tmp_path / "learned"
+    assert main(["fuse", *[str(r.path) for r in runs], "--out", str(out), "--learn"]) == 0
+    assert "fitted on the validation split" in capsys.readouterr().out
+    summary = RunFolder(out).summary()
+    preds = [r.predictions() for r in runs]
+    fit = fit_fusion(np.stack([p["val_logits"] for p in preds]), preds[0]["val_labels"])  # validation arrays only
+    np.testing.assert_allclose(summary["weights"], fit["weights"], rtol=1e-6)
+    np.testing.assert_allclose(summary["temperatures"], fit["temperatures"], rtol=1e-6)
+    fused = apply_fusion(np.stack([p["logits"] for p in preds]), fit["weights"], fit["temperatures"])
+    assert summary["method"] == "learned" and summary["test"]["top1"] == pytest.approx(
+        100 * (fused.argmax(1) == preds[0]["labels"]).mean())
+
+    old = tmp_path / "old_run"  # a run from before validation logits were stored
+    shutil.copytree(runs[1].path, old)
+    with np.load(old / "predictions.npz") as p:
+        np.savez(old / "predictions.npz", **{k: p[k] for k in p.files if not k.startswith("val_")})
+    assert main(["fuse", str(runs[0].path), str(old), "--out", str(tmp_path / "f2"), "--learn"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no validation logits (val_logits)" in err and str(old) in err
+    assert main(["fuse", str(runs[0].path), str(old), "--out", str(tmp_path / "f3"), "--learn", "--weights", "1", "1"]) == 2
+    assert "exclude each other" in capsys.readouterr().err

@@ -1,4 +1,6 @@
-"""Late fusion of stream runs: CoViAR's weighted sum of per-video scores (2 x I + 1 x MV + 1 x R)."""
+"""Late fusion of stream runs: CoViAR's weighted sum of per-video scores (2 x I + 1 x MV + 1 x R),
+or, with ``learn=True`` (``kdlab fuse --learn``), temperatures and weights fitted on the runs' stored
+validation logits (:mod:`kdlab.engine.learned_fusion`); the test list is never used to fit."""
 
 from __future__ import annotations
 
@@ -30,14 +32,20 @@ def fuse_predictions(predictions: list[dict], weights: list[float], key: str = "
     return np.asarray(fused), predictions[0]["labels"], ids
 
 
-def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | None = None, force: bool = False) -> dict:
+def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | None = None, force: bool = False,
+              learn: bool = False) -> dict:
     """Fuse the runs' test predictions; write ``predictions.npz`` and ``summary.json`` under ``out``.
 
     ``out`` may hold the same fusion (same run names and weights), which is written again;
-    a trained run or another fusion there is refused unless ``force``.
+    a trained run or another fusion there is refused unless ``force``. ``learn``: fit temperatures
+    and weights on the runs' validation logits (:func:`learn_fusion`) instead of fixed ``weights``.
     """
+    if learn and weights is not None:
+        raise ConfigError("--weights and --learn exclude each other: --learn fits the weights on the validation split")
     folders = [RunFolder(r).require() for r in runs]
     representations = [f.config().model.representation for f in folders]
+    if learn:
+        return learn_fusion(folders, representations, RunFolder(out), force)
     if weights is None:
         weights = [COVIAR_FUSION_WEIGHTS[r] for r in representations]
     if len(weights) != len(folders):
@@ -53,18 +61,55 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
     return out.summary()
 
 
-def _refuse_to_replace(out: RunFolder, names: list[str], weights: list[float]) -> None:
+def _refuse_to_replace(out: RunFolder, names: list[str], weights: list[float] | None, method: str = "fixed") -> None:
     if out.config_file.exists():
         raise RunError(f"{out.path}: holds a trained run; fusing into it would replace its results; "
                        "choose another --out (or --force)")
     previous = out.summary()
     if previous and (previous.get("kind") != "fusion" or [Path(r).name for r in previous.get("runs", [])] != names
-                     or previous.get("weights") != weights):
+                     or previous.get("method", "fixed") != method or (weights is not None and previous.get("weights") != weights)):
         raise RunError(f"{out.path}: holds a fusion of other runs or weights ({previous.get('runs')}, "
                        f"{previous.get('weights')}); choose another --out (or --force)")
 
 
-def _write(out: RunFolder, folders, representations, weights, predictions, ids, logits, best_logits) -> None:
+def learn_fusion(folders: list[RunFolder], representations: list[str], out: RunFolder, force: bool = False) -> dict:
+    """Fit temperatures and weights on the runs' validation logits (``val_logits`` for the last epoch,
+    ``val_logits_best`` for the epoch picked on validation), apply them to the test logits, write
+    ``out``; a run without validation logits is refused in one line. Returns the summary."""
+    from kdlab.engine.learned_fusion import apply_fusion, fit_fusion
+
+    if not force:
+        _refuse_to_replace(out, [f.name for f in folders], None, "learned")
+    predictions = [f.predictions() for f in folders]
+    for folder, p in zip(folders, predictions):
+        if "val_logits" not in p:
+            raise RunError(f"{folder.path}: predictions.npz holds no validation logits (val_logits), which --learn fits on "
+                           "(never the test list); train the run again with this kdlab version and data.val_share > 0")
+    val_ids = predictions[0]["val_video_ids"].tolist()
+    ids = predictions[0]["video_ids"].tolist()
+    fits, fused = {}, {}
+    for epoch, key in (("last", "logits"), ("best", "logits_best")):
+        val = np.stack([_val_aligned(f, p, val_ids, f"val_{key}") for f, p in zip(folders, predictions)])
+        fits[epoch] = fit_fusion(val, predictions[0]["val_labels"])
+        test = np.stack([aligned(p, ids, key) for p in predictions])
+        fused[epoch] = apply_fusion(test, fits[epoch]["weights"], fits[epoch]["temperatures"])
+    with out.lock():
+        _write(out, folders, representations, fits["last"]["weights"], predictions, ids, fused["last"], fused["best"],
+               {"method": "learned", "temperatures": fits["last"]["temperatures"], "fit": fits,
+                "fitted_on": f"the validation split: {len(val_ids)} clips of held-out training groups, never the test list"})
+    return out.summary()
+
+
+def _val_aligned(folder: RunFolder, prediction: dict, ids: list[str], key: str) -> np.ndarray:
+    where = {v: i for i, v in enumerate(prediction["val_video_ids"].tolist())}
+    if len(where) != len(ids) or any(v not in where for v in ids):
+        raise ConfigError(f"{folder.path}: its validation clips differ from the first run's; fuse runs of one dataset "
+                          "and one data.val_share")
+    return prediction[key if key in prediction else "val_logits"][[where[v] for v in ids]]
+
+
+def _write(out: RunFolder, folders, representations, weights, predictions, ids, logits, best_logits,
+           extra: dict | None = None) -> None:
     """``predictions.npz`` (fused logits, and each stream's as ``teacher_logits``) and ``summary.json``."""
     labels, classes = predictions[0]["labels"], predictions[0]["classes"]
     streams = np.stack([aligned(p, ids) for p in predictions]).astype(np.float32)
@@ -78,6 +123,7 @@ def _write(out: RunFolder, folders, representations, weights, predictions, ids, 
         "runs": [str(f.path) for f in folders],
         "representations": representations,
         "weights": list(weights),
+        **(extra or {}),
         "params": sum(f.summary().get("params", 0) for f in folders),  # the fused system: every stream's network
         "test": {**classification_metrics(logits, labels, len(classes)), "protocol": protocol},
         "test_best": {**classification_metrics(best_logits, labels, len(classes)), "protocol": protocol},

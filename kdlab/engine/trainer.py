@@ -224,10 +224,11 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
     tested, labels, ids = predict_many(models, test_data, context, show, desc="test")
     logits, best_logits = tested[0], tested[-1]
     teacher_logits = teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show)
+    val_arrays = validation_logits(config, models, context, show) if validating else {}
     if context.is_main:
         sizes = {"train": len(train_set), "val": len(val_data.dataset) if val_data else 0, "test": len(test_set)}
         write_results(run, config, distiller.student, rows, best, logits, best_logits, labels, ids, test_set.classes,
-                      teacher_logits, teacher_runs, train_seconds, sizes)
+                      teacher_logits, teacher_runs, train_seconds, sizes, val_arrays)
     distributed.barrier(context)
     return run
 
@@ -281,12 +282,23 @@ def offline_teacher_logits(config: RunConfig, teachers, train_set, context) -> d
     return dict(zip(ids, logits.astype(np.float32)))
 
 
+def validation_logits(config: RunConfig, models, context, show) -> dict[str, np.ndarray]:
+    """The validation groups scored like the test list (``data.test_segments`` x ``data.test_crops``) by
+    the reported epochs' students (``models``: the last epoch's, then the best one's when it differs):
+    ``val_logits``, ``val_logits_best`` ``(N_val, C)``, ``val_labels``, ``val_video_ids``. What learned
+    fusion (:mod:`kdlab.engine.learned_fusion`) fits on, so that the test list is never used to fit."""
+    d = config.data
+    view = make_dataset(config, "val", [config.model.representation], False, d.test_segments, d.test_crops)
+    scored, labels, ids = predict_many(models, EvalData(view, config, context), context, show, desc="val (test protocol)")
+    return dict(val_logits=scored[0], val_logits_best=scored[-1], val_labels=labels, val_video_ids=np.array(ids))
+
+
 def write_results(run: RunFolder, config, student, rows, best, logits, best_logits, labels, ids, classes,
-                  teacher_logits, teacher_runs, train_seconds, sizes) -> None:
+                  teacher_logits, teacher_runs, train_seconds, sizes, val_arrays=None) -> None:
     d = config.data
     teacher_names = [r.name for r in teacher_runs]
     arrays = dict(logits=logits, logits_best=best_logits, labels=labels, video_ids=np.array(ids),
-                  classes=np.array(classes), teacher_names=np.array(teacher_names, dtype=str))
+                  classes=np.array(classes), teacher_names=np.array(teacher_names, dtype=str), **(val_arrays or {}))
     arrays["teacher_logits"] = teacher_logits if teacher_logits is not None else np.zeros((0, *logits.shape), np.float32)
     io.save_npz(run.predictions_file, **arrays)
     protocol = protocol_name(d.test_segments, d.test_crops)
