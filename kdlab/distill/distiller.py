@@ -127,7 +127,8 @@ class Distiller(nn.Module):
         feat_s = self.student.forward_features(x)
         logits = self.student.forward_head(feat_s, _num_segments(x))
         losses = {"loss_ce": self.ce_weight * cross_entropy(logits, target)}
-        if not loss.uses_teachers:
+        if not loss.uses_teachers:  # no teacher is run; a loss may still add terms of its own (PKD's exits)
+            losses.update(loss(logits, None, target, epoch=epoch))
             return logits, losses
 
         features = None

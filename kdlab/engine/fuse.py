@@ -33,7 +33,7 @@ def fuse_predictions(predictions: list[dict], weights: list[float], key: str = "
 
 
 def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | None = None, force: bool = False,
-              learn: bool = False) -> dict:
+              learn: bool = False, exits: bool = False) -> dict:
     """Fuse the runs' test predictions; write ``predictions.npz`` and ``summary.json`` under ``out``.
 
     ``out`` may hold the same fusion (same run names and weights), which is written again;
@@ -44,8 +44,10 @@ def fuse_runs(runs: list[str | Path], out: str | Path, weights: list[float] | No
         raise ConfigError("--weights and --learn exclude each other: --learn fits the weights on the validation split")
     folders = [RunFolder(r).require() for r in runs]
     representations = [f.config().model.representation for f in folders]
+    if exits and not learn:
+        raise ConfigError("--exits needs --learn: the exits' weights are fitted on the validation split")
     if learn:
-        return learn_fusion(folders, representations, RunFolder(out), force)
+        return learn_fusion(folders, representations, RunFolder(out), force, exits)
     if weights is None:
         weights = [COVIAR_FUSION_WEIGHTS[r] for r in representations]
     if len(weights) != len(folders):
@@ -72,14 +74,19 @@ def _refuse_to_replace(out: RunFolder, names: list[str], weights: list[float] | 
                        f"{previous.get('weights')}); choose another --out (or --force)")
 
 
-def learn_fusion(folders: list[RunFolder], representations: list[str], out: RunFolder, force: bool = False) -> dict:
+def learn_fusion(folders: list[RunFolder], representations: list[str], out: RunFolder, force: bool = False,
+                 exits: bool = False) -> dict:
     """Fit temperatures and weights on the runs' validation logits (``val_logits`` for the last epoch,
     ``val_logits_best`` for the epoch picked on validation), apply them to the test logits, write
-    ``out``; a run without validation logits is refused in one line. Returns the summary."""
+    ``out``; a run without validation logits is refused in one line. Returns the summary.
+
+    ``exits``: every early exit of a run with ``exits.npz`` (PKD) is an output of its own, with its own
+    temperature and weight (last epoch only: the "best" reading then repeats the last)."""
     from kdlab.engine.learned_fusion import apply_fusion, fit_fusion
 
+    method = "learned_exits" if exits else "learned"
     if not force:
-        _refuse_to_replace(out, [f.name for f in folders], None, "learned")
+        _refuse_to_replace(out, [f.name for f in folders], None, method)
     predictions = [f.predictions() for f in folders]
     for folder, p in zip(folders, predictions):
         if "val_logits" not in p:
@@ -89,15 +96,38 @@ def learn_fusion(folders: list[RunFolder], representations: list[str], out: RunF
     ids = predictions[0]["video_ids"].tolist()
     fits, fused = {}, {}
     for epoch, key in (("last", "logits"), ("best", "logits_best")):
-        val = np.stack([_val_aligned(f, p, val_ids, f"val_{key}") for f, p in zip(folders, predictions)])
-        fits[epoch] = fit_fusion(val, predictions[0]["val_labels"])
-        test = np.stack([aligned(p, ids, key) for p in predictions])
+        names, val, test = _outputs(folders, predictions, val_ids, ids, key, exits)
+        fits[epoch] = {**fit_fusion(val, predictions[0]["val_labels"]), "outputs": names}
         fused[epoch] = apply_fusion(test, fits[epoch]["weights"], fits[epoch]["temperatures"])
+    if exits:
+        fused["best"], fits["best"] = fused["last"], fits["last"]
     with out.lock():
         _write(out, folders, representations, fits["last"]["weights"], predictions, ids, fused["last"], fused["best"],
-               {"method": "learned", "temperatures": fits["last"]["temperatures"], "fit": fits,
-                "fitted_on": f"the validation split: {len(val_ids)} clips of held-out training groups, never the test list"})
+               {"method": method, "temperatures": fits["last"]["temperatures"], "outputs": fits["last"]["outputs"],
+                "fit": fits, "fitted_on": f"the validation split: {len(val_ids)} clips of held-out training groups, "
+                                          "never the test list"})
     return out.summary()
+
+
+def _outputs(folders, predictions, val_ids, ids, key, exits) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The fusion's outputs: names, validation ``(K, M, C)`` and test ``(K, N, C)`` logits, aligned by video."""
+    names, val, test = [], [], []
+    for folder, p in zip(folders, predictions):
+        exit_file = folder.path / "exits.npz"
+        if exits and exit_file.exists():
+            with np.load(exit_file) as e:
+                arrays = {k: e[k] for k in e.files}
+            for i, name in enumerate(arrays["names"].tolist()):
+                view = {"video_ids": arrays["video_ids"], "logits": arrays["logits"][i],
+                        "val_video_ids": arrays["val_video_ids"], "val_logits": arrays["val_logits"][i]}
+                names.append(f"{folder.name}:{name}")
+                val.append(_val_aligned(folder, view, val_ids, "val_logits"))
+                test.append(aligned(view, ids))
+            continue
+        names.append(folder.name)
+        val.append(_val_aligned(folder, p, val_ids, f"val_{key}"))
+        test.append(aligned(p, ids, key))
+    return names, np.stack(val), np.stack(test)
 
 
 def _val_aligned(folder: RunFolder, prediction: dict, ids: list[str], key: str) -> np.ndarray:

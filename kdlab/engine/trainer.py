@@ -225,6 +225,9 @@ def _train(config: RunConfig, context: distributed.Context, force: bool) -> RunF
     logits, best_logits = tested[0], tested[-1]
     teacher_logits = teacher_test_logits(config, teachers, teacher_runs, test_set, ids, context, show)
     val_arrays = validation_logits(config, models, context, show) if validating else {}
+    if context.is_main and config.distill.loss == "pkd":  # the early exits' scores and costs (exits.npz), before
+        from kdlab.engine.exits import evaluate_exits  # summary.json marks the run complete
+        evaluate_exits(run, device=device)
     if context.is_main:
         sizes = {"train": len(train_set), "val": len(val_data.dataset) if val_data else 0, "test": len(test_set)}
         write_results(run, config, distiller.student, rows, best, logits, best_logits, labels, ids, test_set.classes,

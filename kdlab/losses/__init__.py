@@ -19,6 +19,7 @@ name           method                                                  module
 ``dkd``        decoupled KD (Zhao et al., CVPR 2022)                   :mod:`kdlab.losses.dkd`
 ``fitnets``    feature hints (Romero et al., ICLR 2015)                :mod:`kdlab.losses.fitnets`
 ``mmkd``       meta-learned teacher weights (Zhang et al., ICME 2023)  :mod:`kdlab.losses.mmkd`
+``pkd``        progressive KD with early exits (Soufleri et al. 2024)  :mod:`kdlab.losses.pkd`
 =============  ======================================================  ==========================
 
 :func:`aggregation_weights` (:mod:`kdlab.losses.aggregation`) sets the multi-teacher weightings side
@@ -41,6 +42,7 @@ from kdlab.losses.ebkd import EBKD, ebkd_loss, entropy_weights
 from kdlab.losses.fitnets import FitNets, hint_loss
 from kdlab.losses.kd import KD, CrossEntropyOnly, cross_entropy, kd_loss, kd_per_sample, soft_targets
 from kdlab.losses.mmkd import MMKD, WeightNet, mmkd_kd_loss
+from kdlab.losses.pkd import PKD, exit_loss
 from kdlab.losses.multi_teacher import (
     AvgKD,
     KDToAvg,
@@ -64,6 +66,7 @@ LOSSES: dict[str, type[DistillLoss]] = {
     "dkd": DKD,
     "fitnets": FitNets,
     "mmkd": MMKD,
+    "pkd": PKD,
 }
 
 
@@ -95,6 +98,7 @@ __all__ = [
     "KD",
     "LOSSES",
     "MMKD",
+    "PKD",
     "AvgKD",
     "CrossEntropyOnly",
     "DistillLoss",
@@ -116,6 +120,7 @@ __all__ = [
     "dkd_loss",
     "ebkd_loss",
     "entropy_weights",
+    "exit_loss",
     "hint_loss",
     "kd_loss",
     "kd_per_sample",
