@@ -16,7 +16,10 @@ motion and residual teachers); the compression table. Its findings are the paper
 :data:`ABLATIONS` over :data:`FULL_SEEDS`, each compared with its reference: the aggregation of
 the teachers (all offline and logit-only, plus CA-MKD online with its feature term, labelled),
 the temperature, the KD weight, every subset of the three teachers, and teachers of one
-representation but different capacity.
+representation but different capacity; then the newer methods (:func:`newer_steps`,
+:data:`NEWER_CLAIMS`): learned fusion against 2:1:1 for the teachers and the distilled system,
+PKD-trained streams against cross-entropy ones (per exit: :func:`exit_comparisons`, and fused),
+and MMKD among the aggregations.
 
 Run names: seed 0 keeps the plain name (``mkd_streams``), other seeds add ``_seed<s>``.
 """
@@ -28,6 +31,8 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from kdlab.engine import io
 from kdlab.engine.claims import (HEADLINE, Claim, base_name, evaluate_claims, finished_runs, seed_name, seed_of,
@@ -63,7 +68,9 @@ class Step:
     config: str = ""
     overrides: tuple[str, ...] = ()
     fuse: tuple[str, ...] = ()
-    group: str = ""  # teachers | fusion | students | ablation
+    group: str = ""  # teachers | fusion | students | ablation | pkd
+    learn: bool = False  # a fusion with temperatures and weights fitted on the validation split
+    exits: bool = False  # with learn: every early exit of a PKD run is an output
 
 
 def _seeded(seed: int) -> tuple[str, ...]:
@@ -120,6 +127,7 @@ ABLATIONS: tuple[Variant, ...] = (
     Variant("aggregation", "aekd", "gradient-space weights (AE-KD)", "mkd_streams_aekd"),
     Variant("aggregation", "dkd", "decoupled KD (DKD, warmed up over a twelfth of the run)", "mkd_streams_dkd"),
     Variant("aggregation", "camkd_online", "CA-MKD online, with its feature term", "mkd_streams_camkd"),
+    Variant("aggregation", "mmkd", "meta-learned weights (MMKD)", "mkd_streams_mmkd"),
     Variant("temperature", "1", "T = 1", overrides=("distill.loss_options={temperature = 1.0}",)),
     Variant("temperature", "2", "T = 2", overrides=("distill.loss_options={temperature = 2.0}",)),
     Variant("temperature", "4", "T = 4", run="mkd_streams"),
@@ -169,11 +177,91 @@ def ablation_claims(variants: tuple[Variant, ...] = ABLATIONS) -> tuple[Claim, .
     return tuple(claims)
 
 
+# --- the newer methods (learned fusion, PKD; MMKD is an aggregation above) ------------------------
+
+#: PKD's chain of stages, each taught by the one before (configs/demo/pkd_*.toml).
+PKD_CHAIN = ("pkd_mv", "pkd_residual", "pkd_iframe")
+#: The same networks with the same exits trained with the labels alone (PKD's first stage is one already).
+CE_EXITS = {"pkd_residual": "ce_exits_residual", "pkd_iframe": "ce_exits_iframe"}
+
+
+def newer_steps(seeds: tuple[int, ...] = FULL_SEEDS) -> list[Step]:
+    """Learned fusion of the teachers and of each distilled system; the PKD chain at every seed, the
+    same networks with exits but no teacher, and their systems fused 2:1:1 and learned (with exits)."""
+    steps = [Step("fusion_teachers_learned", fuse=STREAMS, group="fusion", learn=True)]
+    for seed in seeds:
+        student = seed_name("mkd_streams", seed)
+        steps.append(Step(seed_name("fusion_mkd_streams_learned", seed), fuse=(student, "teacher_mv", "teacher_residual"),
+                          group="fusion", learn=True))
+        chain = [seed_name(stage, seed) for stage in PKD_CHAIN]
+        for i, (config, name) in enumerate(zip(PKD_CHAIN, chain)):
+            steps.append(Step(name, config, (*_seeded(seed), *(_teachers(chain[i - 1]) if i else ())), group="pkd"))
+        for config, name in CE_EXITS.items():
+            steps.append(Step(seed_name(name, seed), config, (*_seeded(seed), "distill.teachers=[]"), group="pkd"))
+        system = (chain[2], chain[0], chain[1])
+        steps.append(Step(seed_name("fusion_pkd", seed), fuse=system, group="fusion"))
+        steps.append(Step(seed_name("fusion_pkd_learned", seed), fuse=system, group="fusion", learn=True, exits=True))
+    return steps
+
+
+#: The newer methods against the existing ones (MMKD's is among :func:`ablation_claims`).
+NEWER_CLAIMS: tuple[Claim, ...] = (
+    Claim("learned_vs_fixed_teachers", "learned fusion vs 2:1:1, the teachers", "fusion_teachers_learned",
+          "fusion_teachers", "learned weights and temperatures", "2:1:1",
+          "fitted on the validation groups' logits, never the test list"),
+    Claim("learned_vs_fixed_distilled", "learned fusion vs 2:1:1, the distilled system", "fusion_mkd_streams_learned",
+          "fusion_mkd_streams", "learned weights and temperatures", "2:1:1"),
+    Claim("pkd_residual_vs_ce", "PKD vs cross-entropy, the residual network", "pkd_residual", "teacher_residual",
+          "PKD (taught by the motion network, with exits)", "cross-entropy"),
+    Claim("pkd_iframe_vs_ce", "PKD vs cross-entropy, the I-frame network", "pkd_iframe", "student_ce",
+          "PKD (taught by the residual network, with exits)", "cross-entropy"),
+    Claim("pkd_system_vs_ce", "PKD streams vs cross-entropy streams, fused 2:1:1", "fusion_pkd", "fusion_student_ce",
+          "PKD streams", "cross-entropy streams"),
+    Claim("pkd_learned_exits_vs_fixed", "PKD streams: learned fusion of every exit vs 2:1:1", "fusion_pkd_learned",
+          "fusion_pkd", "learned, every exit", "2:1:1, final heads",
+          "the learned fusion reads the last epoch only (the exits are scored there)"),
+)
+
+
+def exit_comparisons(runs_dir: str | Path) -> list[dict]:
+    """PKD against the same network with the same exits trained on the labels alone, exit by exit, paired
+    by seed (:func:`kdlab.engine.stats.compare`), with each exit's FLOPs per frame."""
+    from kdlab.engine import stats
+
+    out = []
+    for pkd, ce in CE_EXITS.items():
+        a, b = _exit_runs(runs_dir, pkd), _exit_runs(runs_dir, ce)
+        if not a or not b:
+            continue
+        names = a[next(iter(a))]["names"].tolist()
+        for i, name in enumerate(names):
+            sides = [stats.Outcomes.from_logits(label, [(r["logits"][i], r["labels"], r["video_ids"]) for r in runs.values()],
+                                                list(runs)) for label, runs in ((f"{pkd}:{name}", a), (f"{ce}:{name}", b))]
+            out.append({"key": f"{pkd}_{name}", "stage": pkd, "exit": name, "a": pkd, "b": ce,
+                        "flops_per_frame": int(a[next(iter(a))]["flops_per_frame"][i]),
+                        **stats.compare(*sides).to_dict(), "a_top1": sides[0].accuracy().__dict__,
+                        "b_top1": sides[1].accuracy().__dict__})
+    return out
+
+
+def _exit_runs(runs_dir, base: str) -> dict[int, dict]:
+    """``{seed: exits.npz arrays}`` of the finished runs of ``base``."""
+    found = {}
+    for seed, name in finished_runs(runs_dir, base).items():
+        path = Path(runs_dir) / name / "exits.npz"
+        if path.exists():
+            with np.load(path) as e:
+                found[seed] = {k: e[k] for k in e.files}
+    return found
+
+
 def full_steps(seeds: tuple[int, ...] = DEMO_SEEDS, ablation_seeds: tuple[int, ...] = FULL_SEEDS) -> list[Step]:
-    """The headline study, then every ablation."""
+    """The headline study, then every ablation, then the newer methods."""
     steps = demo_steps(seeds)
     names = {s.name for s in steps}
-    return steps + [s for s in ablation_steps(ablation_seeds) if s.name not in names]
+    steps += [s for s in ablation_steps(ablation_seeds) if s.name not in names]
+    names = {s.name for s in steps}
+    return steps + [s for s in newer_steps(ablation_seeds) if s.name not in names]
 
 
 # --- running ---------------------------------------------------------------------------------------
@@ -254,7 +342,8 @@ def run_study(
                 pending.remove(step)
                 progressed = True
                 if step.fuse:
-                    fuse_runs([runs_dir / name for name in step.fuse], runs_dir / step.name)
+                    fuse_runs([runs_dir / name for name in step.fuse], runs_dir / step.name, learn=step.learn,
+                              exits=step.exits)
                 elif step.name in links:
                     if not (runs_dir / step.name).is_symlink():
                         (runs_dir / step.name).symlink_to(links[step.name])
@@ -397,7 +486,7 @@ def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, cl
     if not findings:
         return results
     trained = [s for s in steps if not s.fuse]
-    bases = list(dict.fromkeys(base_name(s.name) for s in trained if s.group in ("students", "ablation")))
+    bases = list(dict.fromkeys(base_name(s.name) for s in trained if s.group in ("students", "ablation", "pkd")))
     results.update(
         seeds=seed_summary(runs_dir, bases),
         seeds_best=seed_summary(runs_dir, bases, key="logits_best"),
@@ -406,6 +495,8 @@ def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, cl
         design=_design(runs_dir, steps),
         compression=demo_compression(runs_dir),
     )
+    if any(s.group == "pkd" for s in steps):
+        results["exits"] = exit_comparisons(runs_dir)
     return results
 
 
