@@ -490,6 +490,21 @@ def _fused(runs: tuple[str, ...], mtimes: tuple, weights: tuple[float, ...]) -> 
     return logits, labels, np.asarray(ids)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _learned(runs: tuple[str, ...], mtimes: tuple) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    from kdlab.engine.fuse import fit_learned
+
+    fit, logits, labels, ids = fit_learned([_predictions(run, mtime) for run, mtime in zip(runs, mtimes)])
+    return fit, logits, labels, np.asarray(ids)
+
+
+def learned_fusion(runs: Sequence[Path]) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """Temperatures and weights fitted on ``runs``' validation logits, applied to their test logits:
+    ``(fit, logits (N, C), labels, video ids)`` (:func:`kdlab.engine.fuse.fit_learned`); raises
+    :class:`~kdlab.errors.ConfigError` when a run stored no validation logits."""
+    return _learned(tuple(str(r) for r in runs), tuple(_mtime(r / "predictions.npz") for r in runs))
+
+
 def fused(runs: Sequence[Path], weights: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The late fusion of ``runs``' test logits with ``weights``: ``(logits (N, C), labels, video ids)``
     (:func:`kdlab.engine.fuse.fuse_predictions`, aligned by video id)."""

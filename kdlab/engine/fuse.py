@@ -130,6 +130,21 @@ def _outputs(folders, predictions, val_ids, ids, key, exits) -> tuple[list[str],
     return names, np.stack(val), np.stack(test)
 
 
+def fit_learned(predictions: list[dict], key: str = "logits") -> tuple[dict, np.ndarray, np.ndarray, list[str]]:
+    """Learned fusion of runs' predictions dicts (no files written: the dashboard's): fitted on their
+    ``val_{key}``, applied to their test ``key`` logits. Returns ``(fit, fused (N, C), labels, ids)``;
+    :class:`ConfigError` when a run holds no validation logits or the runs' validation clips differ."""
+    from kdlab.engine.learned_fusion import apply_fusion, fit_fusion
+
+    if any("val_logits" not in p for p in predictions):
+        raise ConfigError("a run holds no validation logits (val_logits): train it again with this kdlab version")
+    val_ids, ids = predictions[0]["val_video_ids"].tolist(), predictions[0]["video_ids"].tolist()
+    val = np.stack([_val_aligned(RunFolder(f"run {i + 1}"), p, val_ids, f"val_{key}") for i, p in enumerate(predictions)])
+    fit = fit_fusion(val, predictions[0]["val_labels"])
+    test = np.stack([aligned(p, ids, key) for p in predictions])
+    return fit, apply_fusion(test, fit["weights"], fit["temperatures"]), predictions[0]["labels"], ids
+
+
 def _val_aligned(folder: RunFolder, prediction: dict, ids: list[str], key: str) -> np.ndarray:
     where = {v: i for i, v in enumerate(prediction["val_video_ids"].tolist())}
     if len(where) != len(ids) or any(v not in where for v in ids):
