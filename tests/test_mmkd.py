@@ -14,7 +14,7 @@ from torch import nn
 
 from kdlab.errors import ConfigError
 from kdlab.losses import MMKD, WeightNet, build_loss, mmkd_kd_loss
-from kdlab.losses.mmkd import meta_objective
+from kdlab.losses.mmkd import VirtualStep, meta_objective
 from tests.test_distiller import TARGET, make_distiller, make_inputs
 
 GOLDEN = Path(__file__).parent / "golden" / "mmkd.json"
@@ -105,16 +105,16 @@ def test_meta_gradient_matches_finite_differences() -> None:
     x, zt = torch.randn(6, 5, dtype=torch.float64), torch.randn(2, 6, 4, dtype=torch.float64) * 3
     quiz = (torch.randn(5, 5, dtype=torch.float64), torch.tensor([0, 1, 2, 3, 0]))
     params = list(net.parameters())
-    grads = torch.autograd.grad(meta_objective(student, net, x, zt, quiz, T, lr=0.5, steps=1), params)
+    grads = torch.autograd.grad(meta_objective(student, net, x, zt, quiz, VirtualStep(T, 0.5, 1)), params)
     eps = 1e-6
     for p, g in zip(params, grads):
         flat, gflat = p.data.view(-1), g.view(-1)
         for i in (0, flat.numel() - 1):
             keep = flat[i].item()
             flat[i] = keep + eps
-            up = meta_objective(student, net, x, zt, quiz, T, 0.5, 1).item()
+            up = meta_objective(student, net, x, zt, quiz, VirtualStep(T, 0.5, 1)).item()
             flat[i] = keep - eps
-            down = meta_objective(student, net, x, zt, quiz, T, 0.5, 1).item()
+            down = meta_objective(student, net, x, zt, quiz, VirtualStep(T, 0.5, 1)).item()
             flat[i] = keep
             assert gflat[i].item() == pytest.approx((up - down) / (2 * eps), rel=1e-4, abs=1e-9)
     assert any(g.abs().sum() > 0 for g in grads)

@@ -41,6 +41,7 @@ One process only (the weighting network is not synchronised across ``torchrun`` 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -73,26 +74,35 @@ def mmkd_kd_loss(logits_student: Tensor, logits_teachers: Tensor, weights: Tenso
     return weighted_kd(logits_student, logits_teachers, weights, temperature)
 
 
+@dataclass(frozen=True)
+class VirtualStep:
+    """The virtual update: ``steps`` SGD steps of learning rate ``lr`` on the weighted KD loss at ``temperature``."""
+
+    temperature: float = 4.0
+    lr: float = 0.05
+    steps: int = 2
+
+
 def virtual_update(student: nn.Module, weight_net: WeightNet, x: Tensor, logits_teachers: Tensor,
-                   temperature: float, lr: float, steps: int) -> dict[str, Tensor]:
-    """The student's parameters after ``steps`` SGD steps on the weighted KD loss, as functions of the
+                   step: VirtualStep) -> dict[str, Tensor]:
+    """The student's parameters after ``step.steps`` SGD steps on the weighted KD loss, as functions of the
     weighting network's parameters (``create_graph``): ``{name: tensor}``; the student is not changed.
     ``x``: the student's input ``(B, T, C, H, W)``; BatchNorm statistics are updated on copies."""
     params = dict(student.named_parameters())
     buffers = {k: v.clone() for k, v in student.named_buffers()}
-    for _ in range(steps):
+    for _ in range(step.steps):
         logits = torch.func.functional_call(student, (params, buffers), (x,))
-        loss = mmkd_kd_loss(logits, logits_teachers, weight_net(logits_teachers, logits.detach()), temperature)
+        loss = mmkd_kd_loss(logits, logits_teachers, weight_net(logits_teachers, logits.detach()), step.temperature)
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=True, allow_unused=True)
-        params = {k: p if g is None else p - lr * g for (k, p), g in zip(params.items(), grads)}
+        params = {k: p if g is None else p - step.lr * g for (k, p), g in zip(params.items(), grads)}
     return {**params, **buffers}
 
 
-def meta_objective(student: nn.Module, weight_net: WeightNet, x: Tensor, logits_teachers: Tensor, quiz: tuple[Tensor, Tensor],
-                   temperature: float = 4.0, lr: float = 0.05, steps: int = 2) -> Tensor:
+def meta_objective(student: nn.Module, weight_net: WeightNet, x: Tensor, logits_teachers: Tensor,
+                   quiz: tuple[Tensor, Tensor], step: VirtualStep = VirtualStep()) -> Tensor:
     """The quiz loss ``CE(f(x_quiz; theta'), y_quiz)`` after :func:`virtual_update`; its gradient w.r.t.
     the weighting network's parameters is the meta step's. ``quiz``: inputs and ``(Q,)`` labels."""
-    params = virtual_update(student, weight_net, x, logits_teachers, temperature, lr, steps)
+    params = virtual_update(student, weight_net, x, logits_teachers, step)
     return F.cross_entropy(torch.func.functional_call(student, params, (quiz[0],)), quiz[1])
 
 
@@ -205,8 +215,8 @@ class MMKD(DistillLoss):
         if quiz is None:
             return False
         z_t = stack_teachers(logits_teachers).detach()
-        quiz_loss = meta_objective(student, self.weight_net, x, z_t, quiz, self.temperature, self.virtual_lr,
-                                   self.virtual_steps)
+        quiz_loss = meta_objective(student, self.weight_net, x, z_t, quiz,
+                                   VirtualStep(self.temperature, self.virtual_lr, self.virtual_steps))
         self.meta_optimizer.zero_grad(set_to_none=True)
         grads = torch.autograd.grad(quiz_loss, list(self.weight_net.parameters()), allow_unused=True)
         for p, g in zip(self.weight_net.parameters(), grads):
