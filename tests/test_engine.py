@@ -347,3 +347,28 @@ def test_runs_store_validation_logits_and_fuse_learn_fits_only_on_them(teachers,
     assert err.count("\n") == 1 and "no validation logits (val_logits)" in err and str(old) in err
     assert main(["fuse", str(runs[0].path), str(old), "--out", str(tmp_path / "f3"), "--learn", "--weights", "1", "1"]) == 2
     assert "exclude each other" in capsys.readouterr().err
+
+
+def test_mmkd_resumes_bit_identically(teachers, synth, tmp_path, monkeypatch):
+    """MMKD's weighting network, its Adam state and its hard buffer (emptied each epoch) survive a resume."""
+    names = json.dumps([str(teachers[r].path) for r in ("mv", "residual")])
+    extra = ["distill.loss=mmkd", f"distill.teachers={names}", "distill.loss_options={meta_every = 1}",
+             "optim.epochs=2", "data.val_share=0"]
+    full = trainer.train(_config(synth, tmp_path, "full", *extra))
+    original = trainer.train_epoch
+
+    def interrupted(*args, **kwargs):
+        if args[4] == 1:  # the epoch argument
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    config = _config(synth, tmp_path, "cut", *extra)
+    monkeypatch.setattr(trainer, "train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(config)
+    monkeypatch.setattr(trainer, "train_epoch", original)
+    cut = trainer.train(config)
+    assert [r["loss_kd"] for r in full.metrics()] == [r["loss_kd"] for r in cut.metrics()]
+    assert np.array_equal(full.predictions()["logits"], cut.predictions()["logits"])
+    state = torch.load(cut.last_checkpoint, weights_only=True)["loss_module"]
+    assert state["_extra_state"]["meta_optimizer"]["state"], "the weighting network's Adam state is in the checkpoint"
