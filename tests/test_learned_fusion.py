@@ -64,3 +64,17 @@ def test_complementary_streams_fused_beat_each_alone() -> None:
     fused = apply_fusion(np.stack([a[600:], b[600:]]), fit["weights"], fit["temperatures"])  # ...scored on the other
     alone = max((z[600:].argmax(1) == labels[600:]).mean() for z in (a, b))
     assert (fused.argmax(1) == labels[600:]).mean() > alone + 0.2
+
+
+def test_damaged_validation_arrays_are_named() -> None:
+    from kdlab.engine.fuse import fit_learned
+    from kdlab.errors import KdlabError
+
+    rng = np.random.default_rng(4)
+    p = {"logits": rng.normal(size=(5, 3)), "labels": np.arange(5) % 3, "video_ids": np.array([f"c/v{i}" for i in range(5)]),
+         "val_logits": rng.normal(size=(4, 3)), "val_labels": np.arange(4) % 3,
+         "val_video_ids": np.array([f"c/w{i}" for i in range(4)])}
+    fit, fused, labels, ids = fit_learned([p, p])
+    assert fused.shape == (5, 3) and ids == p["video_ids"].tolist()
+    with pytest.raises(KdlabError, match="run 2: its validation arrays are damaged"):
+        fit_learned([p, {**p, "val_labels": np.arange(3)}])

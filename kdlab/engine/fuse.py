@@ -92,6 +92,7 @@ def learn_fusion(folders: list[RunFolder], representations: list[str], out: RunF
         if "val_logits" not in p:
             raise RunError(f"{folder.path}: predictions.npz holds no validation logits (val_logits), which --learn fits on "
                            "(never the test list); train the run again with this kdlab version and data.val_share > 0")
+        check_validation(str(folder.predictions_file), p)
     val_ids = predictions[0]["val_video_ids"].tolist()
     ids = predictions[0]["video_ids"].tolist()
     fits, fused = {}, {}
@@ -138,11 +139,25 @@ def fit_learned(predictions: list[dict], key: str = "logits") -> tuple[dict, np.
 
     if any("val_logits" not in p for p in predictions):
         raise ConfigError("a run holds no validation logits (val_logits): train it again with this kdlab version")
+    for i, p in enumerate(predictions):
+        check_validation(f"run {i + 1}", p)
     val_ids, ids = predictions[0]["val_video_ids"].tolist(), predictions[0]["video_ids"].tolist()
     val = np.stack([_val_aligned(RunFolder(f"run {i + 1}"), p, val_ids, f"val_{key}") for i, p in enumerate(predictions)])
     fit = fit_fusion(val, predictions[0]["val_labels"])
     test = np.stack([aligned(p, ids, key) for p in predictions])
     return fit, apply_fusion(test, fit["weights"], fit["temperatures"]), predictions[0]["labels"], ids
+
+
+def check_validation(name: str, p: dict) -> None:
+    """:class:`RunError` unless ``p`` holds ``val_logits`` ``(M, C)`` (C as ``logits``), ``val_labels`` ``(M,)``
+    class indices and ``val_video_ids`` ``(M,)`` (and ``val_logits_best`` of the same shape, where stored)."""
+    z, c = p["val_logits"], p["logits"].shape[-1]
+    labels, ids = p.get("val_labels"), p.get("val_video_ids")
+    if (z.ndim != 2 or z.shape[1] != c or labels is None or ids is None or labels.shape != z.shape[:1]
+            or ids.shape != z.shape[:1] or labels.dtype.kind not in "iu" or p.get("val_logits_best", z).shape != z.shape
+            or (len(labels) and (labels.min() < 0 or labels.max() >= c))):
+        raise RunError(f"{name}: its validation arrays are damaged (expected val_logits (M, {c}), val_labels (M,) "
+                       "class indices, val_video_ids (M,)); train the run again")
 
 
 def _val_aligned(folder: RunFolder, prediction: dict, ids: list[str], key: str) -> np.ndarray:
