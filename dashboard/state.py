@@ -490,6 +490,28 @@ def _fused(runs: tuple[str, ...], mtimes: tuple, weights: tuple[float, ...]) -> 
     return logits, labels, np.asarray(ids)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _exits(run: str, mtime: float) -> dict | None:
+    try:
+        with np.load(Path(run) / "exits.npz", allow_pickle=False) as data:
+            e = {key: data[key] for key in data.files}
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error):
+        return None
+    z = e.get("logits")
+    if (z is None or z.ndim != 3 or "names" not in e or "flops_per_frame" not in e or "labels" not in e
+            or "video_ids" not in e or e["names"].shape != z.shape[:1] or e["flops_per_frame"].shape != z.shape[:1]
+            or e["labels"].shape != z.shape[1:2] or e["video_ids"].shape != z.shape[1:2]):
+        return None
+    return e
+
+
+def exits(run: Path) -> dict | None:
+    """A PKD run's ``exits.npz`` (:mod:`kdlab.engine.exits`): ``names (E+1,)``, ``logits (E+1, N, C)``,
+    ``labels``, ``video_ids``, ``flops_per_frame``; None when absent or not of that shape."""
+    file = run / "exits.npz"
+    return _exits(str(run), _mtime(file)) if file.exists() else None
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _learned(runs: tuple[str, ...], mtimes: tuple) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
     from kdlab.engine.fuse import fit_learned

@@ -488,6 +488,24 @@ def test_fusion_page_shows_the_learned_fusion_fitted_on_validation(study, tmp_pa
     interval = stats.accuracy_interval(correct, stats.clip_groups(np.asarray(ids)), labels)
     assert f"95 % interval [{interval.low:.1f}, {interval.high:.1f}]" in texts(at.caption)
     assert f"{fit['weights'][0]:.2f}" in texts(at.markdown) and "never on the test clips" in texts(at.caption)
+    assert not at.dataframe  # no run here has early exits
+
+
+def test_fusion_page_shows_early_exits_against_their_cost(study, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(study, runs)
+    p = RunFolder(runs / "teacher_mv").predictions()
+    rng = np.random.default_rng(5)
+    exit_logits = np.stack([rng.normal(size=p["logits"].shape), p["logits"]]).astype(np.float32)
+    io.save_npz(runs / "teacher_mv" / "exits.npz", names=np.array(["layer2", "final"]), logits=exit_logits,
+                labels=p["labels"], video_ids=p["video_ids"], flops_per_frame=np.array([1_500_000, 4_000_000]))
+    at = open_page(runs, "fusion")
+    assert not at.exception
+    assert len(at.dataframe) == 1
+    table = at.dataframe[0].value
+    assert table["exit"].tolist() == ["layer2", "final"] and table["MFLOPs / frame"].tolist() == [1.5, 4.0]
+    top1 = 100 * (exit_logits.argmax(2) == p["labels"]).mean(1)
+    assert table["test top-1 %"].tolist() == [round(t, 1) for t in top1]
 
 
 # --- links ---------------------------------------------------------------------------------------

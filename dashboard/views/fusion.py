@@ -1,6 +1,7 @@
 """Fusion by hand: CoViAR's late fusion of the I-frame, motion and residual streams with weights set by sliders,
 its test top-1 with an interval, and a map of top-1 over the weights (with the optimism of picking the best);
-then the learned fusion (temperatures and weights fitted on the validation split) against 2:1:1, with intervals."""
+the early exits of PKD runs against their cost; then the learned fusion (temperatures and weights fitted on the
+validation split) against 2:1:1, with intervals."""
 
 import numpy as np
 import streamlit as st
@@ -110,6 +111,22 @@ with right:
                "weight at 1. "
                + ("" if "your weights" in marks else "Your weights are off this map (the I-frame weight is 0 or the "
                                                      "others exceed 3 times it)."))
+
+with_exits = [run for run in runs if state.exits(run) is not None]
+if with_exits:
+    st.subheader("Early exits: accuracy against cost")
+    st.caption("PKD runs (Soufleri et al. 2024) carry internal classifiers after their first stages; an exit needs "
+               "only the network up to it. Test top-1 with its 95 % interval (by clip group), FLOPs = 2 x multiply-adds "
+               "of one frame up to the exit (`exits.npz`, `kdlab.engine.exits`).")
+    rows = []
+    for run in with_exits:
+        e = state.exits(run)
+        for name, z, flops in zip(e["names"].tolist(), e["logits"], e["flops_per_frame"].tolist()):
+            interval = state.accuracy_interval(z.argmax(1) == e["labels"], e["video_ids"], e["labels"])
+            rows.append({"run": run.name, "exit": name, "MFLOPs / frame": round(flops / 1e6, 2),
+                         "test top-1 %": round(interval.estimate, 1),
+                         "95 % interval": f"[{interval.low:.1f}, {interval.high:.1f}]"})
+    st.dataframe(rows, hide_index=True, key="f_exits")
 
 st.subheader("Learned fusion: fitted on the validation split")
 st.caption("WISE-style (Soufleri et al. 2024): each stream's logits are calibrated by a temperature, then the "
