@@ -134,18 +134,19 @@ st.caption("WISE-style (Soufleri et al. 2024): each stream's logits are calibrat
            "groups (held-out groups of the training list, scored like the test list), never on the test clips "
            "(`kdlab fuse --learn`, `kdlab.engine.learned_fusion`).")
 try:
-    fit, learned_logits, _, learned_ids = state.learned_fusion(runs)
-except KdlabError as exc:
+    fit, learned_logits, _, _ = state.learned_fusion(runs)
+except KdlabError as exc:  # runs from before validation logits were stored (no st.stop: the page ends normally)
+    fit = None
     st.info(f"No learned fusion for these runs: {exc}.")
-    st.stop()
-learned_correct = learned_logits.argmax(1) == labels
-learned_top1 = state.accuracy_interval(learned_correct, ids, labels)
-learned_vs = state.paired_difference(learned_correct, coviar_correct, ids, labels)
-columns = st.columns(3)
-columns[0].metric("learned fusion top-1", f"{learned_top1.estimate:.1f} %")
-columns[0].caption(f"95 % interval [{learned_top1.low:.1f}, {learned_top1.high:.1f}]")
-columns[1].metric("learned vs 2:1:1", f"{learned_vs.estimate:+.1f} points")
-columns[1].caption(f"95 % interval [{learned_vs.low:+.1f}, {learned_vs.high:+.1f}], same clips")
-columns[2].metric("validation top-1 (fitted there)", f"{fit['val_top1']:.1f} %")
-st.markdown("weights " + ", ".join(f"{name} **{w:.2f}**" for name, w in zip(STREAMS.values(), fit["weights"]))
-            + "; temperatures " + ", ".join(f"{name} {t:.2f}" for name, t in zip(STREAMS.values(), fit["temperatures"])))
+if fit is not None:
+    learned_correct = learned_logits.argmax(1) == labels
+    learned_top1 = state.accuracy_interval(learned_correct, ids, labels)
+    learned_vs = state.paired_difference(learned_correct, coviar_correct, ids, labels)
+    columns = st.columns(3)
+    columns[0].metric("learned fusion top-1", f"{learned_top1.estimate:.1f} %")
+    columns[0].caption(f"95 % interval [{learned_top1.low:.1f}, {learned_top1.high:.1f}]")
+    columns[1].metric("learned vs 2:1:1", f"{learned_vs.estimate:+.1f} points")
+    columns[1].caption(f"95 % interval [{learned_vs.low:+.1f}, {learned_vs.high:+.1f}], same clips")
+    columns[2].metric("validation top-1 (fitted there)", f"{fit['val_top1']:.1f} %")
+    st.markdown("weights " + ", ".join(f"{name} **{w:.2f}**" for name, w in zip(STREAMS.values(), fit["weights"]))
+                + "; temperatures " + ", ".join(f"{name} {t:.2f}" for name, t in zip(STREAMS.values(), fit["temperatures"])))
