@@ -33,7 +33,7 @@ import streamlit as st
 
 import checks
 from kdlab.codec import VIDEO_EXTENSIONS, Representations, extract
-from kdlab.engine.records import PREDICTIONS_FILE, SUMMARY_FILE
+from kdlab.engine.records import EXITS_FILE, PREDICTIONS_FILE, SUMMARY_FILE, Exits
 from kdlab.errors import KdlabError
 from kdlab.paths import home, samples_dir
 
@@ -507,6 +507,36 @@ def _fused(runs: tuple[str, ...], mtimes: tuple, weights: tuple[float, ...]) -> 
 
     logits, labels, ids = fuse_predictions([_predictions(run, mtime) for run, mtime in zip(runs, mtimes)], list(weights))
     return logits, labels, np.asarray(ids)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _exits(run: str, mtime: float):
+    try:
+        return Exits.read(Path(run) / EXITS_FILE)
+    except KdlabError:
+        return None
+
+
+def exits(run: Path):
+    """A PKD run's :class:`kdlab.engine.records.Exits` (``names (E+1,)``, ``logits (E+1, N, C)``, ``labels``,
+    ``video_ids``, ``flops_per_frame``); None when absent or damaged."""
+    file = run / EXITS_FILE
+    return _exits(str(run), _mtime(file)) if file.exists() else None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _learned(runs: tuple[str, ...], mtimes: tuple) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    from kdlab.engine.fuse import fit_learned
+
+    fit, logits, labels, ids = fit_learned([_predictions(run, mtime) for run, mtime in zip(runs, mtimes)])
+    return fit, logits, labels, np.asarray(ids)
+
+
+def learned_fusion(runs: Sequence[Path]) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """Temperatures and weights fitted on ``runs``' validation logits, applied to their test logits:
+    ``(fit, logits (N, C), labels, video ids)`` (:func:`kdlab.engine.fuse.fit_learned`); raises
+    :class:`~kdlab.errors.ConfigError` when a run stored no validation logits."""
+    return _learned(tuple(str(r) for r in runs), tuple(_mtime(r / PREDICTIONS_FILE) for r in runs))
 
 
 def fused(runs: Sequence[Path], weights: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

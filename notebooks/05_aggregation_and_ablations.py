@@ -271,6 +271,56 @@ assert torch.allclose(g1, g2)
 print("weighted KD pulls the student towards m = sum_k w_k p_k: gradients equal")
 
 # %% [markdown]
+# ## 5. Newer methods on the same bench: learned fusion, PKD, MMKD
+#
+# Three later lines of work act on what this notebook studies (issue 17):
+#
+# * **Learned fusion** (WISE, Soufleri et al. 2024): instead of CoViAR's fixed 2:1:1, each stream's logits are
+#   calibrated by a temperature $\tau_k$ and the streams' probabilities mixed with weights $w_k$ (summing to 1),
+#   $p(c\mid x) = \sum_k w_k\,\mathrm{softmax}(z_k/\tau_k)_c$, both **fitted on the validation split** (the
+#   held-out groups of the training list, stored by every run as `val_logits`), never on the test list.
+# * **PKD** (same paper): early exits on each stream's network, trained in a chain motion → residual → I-frame,
+#   each stage taught by the previous (`loss = "pkd"`); its exits give a speed/accuracy trade-off.
+# * **MMKD** (Zhang et al. 2023): per-clip teacher weights from a small network trained by a meta step
+#   (`loss = "mmkd"`), one more aggregation of section 3 (in the full run).
+#
+# Here: the learned fusion of the three teachers against their 2:1:1 fusion, with the interval of the difference
+# (without SMOKE, also the distilled system, the PKD streams per exit and fused, and MMKD).
+
+# %%
+from kdlab.engine.claims import seed_name
+from kdlab.engine.study import NEWER_CLAIMS, exit_comparisons, newer_steps
+
+if SMOKE:
+    newer, newer_claims = ["fusion_teachers", "fusion_teachers_learned"], NEWER_CLAIMS[:1]
+else:
+    newer = ["student_ce", "fusion_teachers", "fusion_student_ce",
+             *(seed_name(base, s) for s in FULL_SEEDS for base in ("mkd_streams", "fusion_mkd_streams")),
+             *(step.name for step in newer_steps(FULL_SEEDS))]
+    newer_claims = NEWER_CLAIMS
+run_steps(space, [s.name for s in teachers] + newer, log=log, claims=newer_claims)
+learned = RunFolder(space.runs / "fusion_teachers_learned").summary()
+print("fitted on", learned["fitted_on"])
+for name, w, t in zip(["I-frame", "motion", "residual"], learned["weights"], learned["temperatures"]):
+    print(f"  {name:9} weight {w:.2f}  temperature {t:.2f}")
+newer_results = evaluate_claims(space.runs, newer_claims)
+for c in newer_results:
+    print(f"{c['title']}: {c['a_top1']['estimate']:.1f} % vs {c['b_top1']['estimate']:.1f} %, difference "
+          f"{c['difference']:+.1f} points [{c['low']:+.1f}, {c['high']:+.1f}]: {c['verdict']}")
+    assert (c["decided"] == 0) == (c["low"] <= 0 <= c["high"]), "the verdict follows the interval"
+differences_figure(newer_results, title="newer methods minus the existing ones (points), 95 % interval")
+
+# %%
+exits = exit_comparisons(space.runs)  # empty in SMOKE mode (no PKD runs)
+if exits:
+    experiment_table_figure(
+        [{"stage": e["stage"], "exit": e["exit"], "MFLOPs/frame": round(e["flops_per_frame"] / 1e6, 2),
+          "PKD": round(e["a_top1"]["estimate"], 1), "labels only": round(e["b_top1"]["estimate"], 1),
+          "difference": f"{e['difference']:+.1f} [{e['low']:+.1f}, {e['high']:+.1f}]", "verdict": e["verdict"]}
+         for e in exits], columns=["stage", "exit", "MFLOPs/frame", "PKD", "labels only", "difference", "verdict"],
+        height=60 + 40 * len(exits))
+
+# %% [markdown]
 # ## What to take away
 #
 # A variant "beats" its reference only when the interval of the difference lies above zero; on a benchmark this
@@ -284,6 +334,9 @@ print("- The mean of the KD losses and KD to the mean soft target differ by a co
       "divergence) and have the same gradient: one method under two names.")
 print("- Not like for like: CA-MKD online (online teachers and a feature term), DKD (another loss form with its own "
       "warm-up) and the capacity reading (another reference); the rest differ only in the named factor.")
+learned_claim = next(c for c in newer_results if c["key"] == "learned_vs_fixed_teachers")
+print(f"- Learned fusion of the teachers (fitted on validation) vs 2:1:1: {learned_claim['difference']:+.1f} points "
+      f"[{learned_claim['low']:+.1f}, {learned_claim['high']:+.1f}], {learned_claim['verdict']}.")
 if SMOKE:
     print("- (SMOKE mode: one seed, one epoch; run without SMOKE for the real ablation.)")
 
@@ -309,5 +362,11 @@ if SMOKE:
 #   [doi:10.1109/18.61115](https://doi.org/10.1109/18.61115) (the Jensen-Shannon divergence).
 # * M.-C. Wu, C.-T. Chiu. *Multi-teacher knowledge distillation for compressed video action recognition based on
 #   deep learning.* J. Systems Architecture 103 (2020) 101695. [doi:10.1016/j.sysarc.2019.101695](https://doi.org/10.1016/j.sysarc.2019.101695).
+# * E. Soufleri, D. Ravikumar, K. Roy. *Advancing Compressed Video Action Recognition through Progressive Knowledge
+#   Distillation.* 2024. [arXiv:2407.02713](https://arxiv.org/abs/2407.02713) (PKD and WISE, the learned fusion).
+# * H. Zhang, D. Chen, C. Wang. *Adaptive Multi-Teacher Knowledge Distillation with Meta-Learning.* ICME 2023.
+#   [arXiv:2306.06634](https://arxiv.org/abs/2306.06634) (MMKD; code github.com/Rorozhl/MMKD).
+# * C. Guo, G. Pleiss, Y. Sun, K. Q. Weinberger. *On Calibration of Modern Neural Networks.* ICML 2017.
+#   [arXiv:1706.04599](https://arxiv.org/abs/1706.04599) (temperature scaling).
 #
 # Next: [06 · Real datasets and GPUs](06_real_datasets_and_gpus.ipynb).

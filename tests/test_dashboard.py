@@ -466,6 +466,48 @@ def test_fusion_page(study):
     assert not at.exception and "nothing to fuse" in texts(at.warning) and not charts(at)
 
 
+def test_fusion_page_shows_the_learned_fusion_fitted_on_validation(study, tmp_path):
+    from kdlab.engine.fuse import fit_learned
+
+    runs = tmp_path / "runs"
+    shutil.copytree(study, runs)
+    rng = np.random.default_rng(3)
+    for name in TEACHERS:  # validation logits as the trainer stores them: held-out clips, labelled
+        p = RunFolder(runs / name).predictions()
+        val_labels = np.arange(40) % len(p["classes"])
+        val = rng.normal(0, 1, (40, len(p["classes"]))).astype(np.float32)
+        val[np.arange(40), val_labels] += 2 + list(TEACHERS).index(name)
+        io.save_npz(runs / name / "predictions.npz", **p, val_logits=val, val_logits_best=val, val_labels=val_labels,
+                    val_video_ids=np.array([f"val/clip{i}" for i in range(40)]))
+    at = open_page(runs, "fusion")
+    assert not at.exception
+    preds = [RunFolder(runs / n).predictions() for n in TEACHERS]
+    fit, logits, labels, ids = fit_learned(preds)
+    correct = logits.argmax(1) == labels
+    assert metric(at, "learned fusion top-1") == f"{100 * correct.mean():.1f} %"
+    interval = stats.accuracy_interval(correct, stats.clip_groups(np.asarray(ids)), labels)
+    assert f"95 % interval [{interval.low:.1f}, {interval.high:.1f}]" in texts(at.caption)
+    assert f"{fit['weights'][0]:.2f}" in texts(at.markdown) and "never on the test clips" in texts(at.caption)
+    assert not at.dataframe  # no run here has early exits
+
+
+def test_fusion_page_shows_early_exits_against_their_cost(study, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(study, runs)
+    p = RunFolder(runs / "teacher_mv").predictions()
+    rng = np.random.default_rng(5)
+    exit_logits = np.stack([rng.normal(size=p["logits"].shape), p["logits"]]).astype(np.float32)
+    io.save_npz(runs / "teacher_mv" / "exits.npz", names=np.array(["layer2", "final"]), logits=exit_logits,
+                labels=p["labels"], video_ids=p["video_ids"], flops_per_frame=np.array([1_500_000, 4_000_000]))
+    at = open_page(runs, "fusion")
+    assert not at.exception
+    assert len(at.dataframe) == 1
+    table = at.dataframe[0].value
+    assert table["exit"].tolist() == ["layer2", "final"] and table["MFLOPs / frame"].tolist() == [1.5, 4.0]
+    top1 = 100 * (exit_logits.argmax(2) == p["labels"]).mean(1)
+    assert table["test top-1 %"].tolist() == [round(t, 1) for t in top1]
+
+
 # --- links ---------------------------------------------------------------------------------------
 
 def open_link(query: dict, page: str) -> AppTest:

@@ -104,10 +104,12 @@ def test_complete_runs_are_not_trained_again(teachers, capsys):
 
 
 @pytest.mark.parametrize("loss,offline", [("avg_kd", True), ("kd_to_avg", True), ("ebkd", True), ("dkd", True),
-                                          ("aekd", True), ("camkd", False), ("fitnets", False)])
+                                          ("aekd", True), ("camkd", False), ("fitnets", False),
+                                          ("mmkd", True)])
 def test_multi_teacher_distillation(teachers, synth, tmp_path, loss, offline):
     names = [str(teachers[r].path) for r in ("iframe", "mv", "residual")]
-    options = ["distill.loss_options={warmup = 1}"] if loss == "dkd" else []  # no longer than the run
+    options = {"dkd": ["distill.loss_options={warmup = 1}"],  # no longer than the run
+               "mmkd": ["distill.loss_options={meta_every = 2}"]}.get(loss, [])
     config = _config(synth, tmp_path, f"student_{loss}", "model.representation=iframe", f"distill.loss={loss}",
                      f"distill.offline={str(offline).lower()}", f"distill.teachers={json.dumps(names)}", *options)
     run = trainer.train(config)
@@ -336,7 +338,8 @@ def test_a_distillation_run_builds_each_dataset_once_and_checks_the_cache_once_p
     names = json.dumps([str(teachers[r].path) for r in ("iframe", "mv", "residual")])
     trainer.train(_config(synth, tmp_path, "kd3", "distill.loss=avg_kd", f"distill.teachers={names}"))
     assert sorted(built) == sorted([(("iframe",), True, 3), (("iframe",), False, 3), (("iframe",), False, 4),
-                                    (("iframe",), False, 4), (("mv",), False, 4), (("residual",), False, 4)])
+                                    (("iframe",), False, 4), (("mv",), False, 4), (("residual",), False, 4),
+                                    (("iframe",), False, 4)])  # the last: validation under the test protocol
     assert len(checked) == 3, "one check of the cache per part: train, val, test"
 
 
@@ -352,3 +355,67 @@ def test_no_engine_function_is_longer_than_60_lines_or_takes_more_than_6_paramet
                 if node.end_lineno - node.lineno + 1 > 60 or len(params) > 6:
                     found.append(f"{path.name}:{node.lineno} {node.name}")
     assert found == []
+
+
+def test_runs_store_validation_logits_and_fuse_learn_fits_only_on_them(teachers, tmp_path, capsys):
+    from kdlab.engine.evaluate import EvalData, predict
+    from kdlab.engine.learned_fusion import apply_fusion, fit_fusion
+    from kdlab.engine.loading import make_dataset, part_records
+
+    runs = [teachers[r] for r in ("iframe", "mv", "residual")]
+    pred = runs[1].predictions()
+    config = runs[1].config()
+    val_ids = [r.video_id for r in part_records(config, "val")]
+    assert pred["val_video_ids"].tolist() == val_ids and not set(val_ids) & set(pred["video_ids"].tolist())
+    # the last epoch's network on the validation groups, under the test protocol (4 segments x 1 crop)
+    view = make_dataset(config, "val", ["mv"], False, config.data.test_segments, config.data.test_crops)
+    logits, labels, _ = predict(runs[1].load_model(), EvalData(view, config, trainer.distributed.Context()), trainer.distributed.Context())
+    np.testing.assert_allclose(pred["val_logits"], logits, atol=1e-5)
+    assert np.array_equal(pred["val_labels"], labels)
+
+    out = tmp_path / "learned"
+    assert main(["fuse", *[str(r.path) for r in runs], "--out", str(out), "--learn"]) == 0
+    assert "fitted on the validation split" in capsys.readouterr().out
+    summary = RunFolder(out).summary()
+    preds = [r.predictions() for r in runs]
+    fit = fit_fusion(np.stack([p["val_logits"] for p in preds]), preds[0]["val_labels"])  # validation arrays only
+    np.testing.assert_allclose(summary["weights"], fit["weights"], rtol=1e-6)
+    np.testing.assert_allclose(summary["temperatures"], fit["temperatures"], rtol=1e-6)
+    fused = apply_fusion(np.stack([p["logits"] for p in preds]), fit["weights"], fit["temperatures"])
+    assert summary["method"] == "learned" and summary["test"]["top1"] == pytest.approx(
+        100 * (fused.argmax(1) == preds[0]["labels"]).mean())
+
+    old = tmp_path / "old_run"  # a run from before validation logits were stored
+    shutil.copytree(runs[1].path, old)
+    with np.load(old / "predictions.npz") as p:
+        np.savez(old / "predictions.npz", **{k: p[k] for k in p.files if not k.startswith("val_")})
+    assert main(["fuse", str(runs[0].path), str(old), "--out", str(tmp_path / "f2"), "--learn"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no validation logits (val_logits)" in err and str(old) in err
+    assert main(["fuse", str(runs[0].path), str(old), "--out", str(tmp_path / "f3"), "--learn", "--weights", "1", "1"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+
+
+def test_mmkd_resumes_bit_identically(teachers, synth, tmp_path, monkeypatch):
+    """MMKD's weighting network, its Adam state and its hard buffer (emptied each epoch) survive a resume."""
+    names = json.dumps([str(teachers[r].path) for r in ("mv", "residual")])
+    extra = ["distill.loss=mmkd", f"distill.teachers={names}", "distill.loss_options={meta_every = 1}",
+             "optim.epochs=2", "data.val_share=0"]
+    full = trainer.train(_config(synth, tmp_path, "full", *extra))
+    original = trainer.Trainer.train_epoch
+
+    def interrupted(self, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return original(self, epoch)
+
+    config = _config(synth, tmp_path, "cut", *extra)
+    monkeypatch.setattr(trainer.Trainer, "train_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(config)
+    monkeypatch.setattr(trainer.Trainer, "train_epoch", original)
+    cut = trainer.train(config)
+    assert [r["loss_kd"] for r in full.metrics()] == [r["loss_kd"] for r in cut.metrics()]
+    assert np.array_equal(full.predictions()["logits"], cut.predictions()["logits"])
+    state = torch.load(cut.last_checkpoint, weights_only=True)["loss_module"]
+    assert state["_extra_state"]["meta_optimizer"]["state"], "the weighting network's Adam state is in the checkpoint"

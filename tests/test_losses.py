@@ -324,7 +324,7 @@ def test_dkd_gradient_is_finite() -> None:
 
 def test_registry_lists_and_rejects() -> None:
     assert list_losses() == sorted(
-        ["ce", "kd", "avg_kd", "kd_to_avg", "weighted_kd", "ebkd", "camkd", "aekd", "dkd", "fitnets"]
+        ["ce", "kd", "avg_kd", "kd_to_avg", "weighted_kd", "ebkd", "camkd", "aekd", "dkd", "fitnets", "mmkd", "pkd"]
     )
     with pytest.raises(ConfigError, match="avg_kd") as err:
         build_loss("mkd_magic")

@@ -87,6 +87,9 @@ def test_full_smoke_study_compares_every_ablation(tiny, tmp_path):
     study = json.loads((runs / "study.json").read_text())["results"]
     keys = {c["key"] for c in study["claims"]}
     assert {c.key for c in ablation_claims()} <= keys and {c.key for c in HEADLINE} <= keys
+    from kdlab.engine.study import NEWER_CLAIMS
+
+    assert {c.key for c in NEWER_CLAIMS} <= keys and len(study["exits"]) == 8
 
 
 def test_identical_configs_train_once_and_interrupted_studies_resume(tiny, tmp_path):
@@ -114,3 +117,40 @@ def test_a_synthetic_set_of_another_version_is_refused_with_what_to_do(tmp_path,
     assert main(["demo", "--smoke", "--no-serve", "--data", str(data), "--runs", str(tmp_path / "runs")]) == 2
     err = capsys.readouterr().err
     assert "another kdlab version" in err and "make clean" in err and "Traceback" not in err
+
+
+def test_newer_methods_in_smoke_mode_compare_with_the_existing_ones(tiny, tmp_path):
+    """Learned fusion, PKD (per exit and fused) and MMKD against the existing methods, with intervals."""
+    import numpy as np
+
+    from kdlab.engine.learned_fusion import fit_fusion
+    from kdlab.engine.runs import RunFolder
+    from kdlab.engine.study import NEWER_CLAIMS, SMOKE_OVERRIDES, Study, demo_steps, newer_steps, run_study
+
+    runs = tmp_path / "runs"
+    needed = {"teacher_iframe", "teacher_mv", "teacher_residual", "student_ce", "mkd_streams", "fusion_teachers",
+              "fusion_mkd_streams", "fusion_student_ce"}
+    steps = [s for s in demo_steps((0,)) if s.name in needed] + newer_steps((0,))
+    steps += [s for s in ablation_steps((0,)) if s.name == "aggregation_mmkd"]
+    claims = NEWER_CLAIMS + tuple(c for c in ablation_claims() if c.key == "aggregation_mmkd")
+    results = run_study(Study(tuple(steps), claims), runs, overrides=[f"data.root={tiny}", *SMOKE_OVERRIDES, "quiet=true"],
+                        log=lambda *a: None, jobs=1, record=False)
+    assert [c["key"] for c in results["claims"]] == [c.key for c in claims]
+    for claim in results["claims"]:
+        assert claim["low"] <= claim["difference"] <= claim["high"] and claim["verdict"]
+        assert (claim["decided"] == 0) == (claim["low"] <= 0 <= claim["high"])
+    exits = {(e["stage"], e["exit"]): e for e in results["exits"]}
+    assert set(exits) == {(s, e) for s in ("pkd_residual", "pkd_iframe") for e in ("layer1", "layer2", "layer3", "final")}
+    assert [exits["pkd_iframe", e]["flops_per_frame"] for e in ("layer1", "layer2", "layer3", "final")] == sorted(
+        exits["pkd_iframe", e]["flops_per_frame"] for e in ("layer1", "layer2", "layer3", "final"))
+    # the learned fusion is fitted on the teachers' validation logits alone
+    learned = RunFolder(runs / "fusion_teachers_learned").summary()
+    preds = [RunFolder(runs / n).predictions() for n in ("teacher_iframe", "teacher_mv", "teacher_residual")]
+    fit = fit_fusion(np.stack([p.val_logits for p in preds]), preds[0].val_labels)
+    np.testing.assert_allclose(learned["weights"], fit["weights"], rtol=1e-6)
+    assert RunFolder(runs / "aggregation_mmkd").summary()["loss"] == "mmkd"
+    assert len(RunFolder(runs / "fusion_pkd_learned").summary()["weights"]) == 12  # 3 streams x (3 exits + head)
+    from kdlab.engine.study import format_results
+
+    text = format_results(results)
+    assert "PKD's early exits" in text and exits["pkd_iframe", "layer2"]["verdict"] in text

@@ -1,5 +1,7 @@
 """Fusion by hand: CoViAR's late fusion of the I-frame, motion and residual streams with weights set by sliders,
-its test top-1 with an interval, and a map of top-1 over the weights (with the optimism of picking the best)."""
+its test top-1 with an interval, and a map of top-1 over the weights (with the optimism of picking the best);
+the early exits of PKD runs against their cost; then the learned fusion (temperatures and weights fitted on the
+validation split) against 2:1:1, with intervals."""
 
 import numpy as np
 import streamlit as st
@@ -104,10 +106,47 @@ with right:
                 f"test groups and scored on the other half (and the reverse, over 20 random halvings), the best "
                 f"weights give **{choice['held_out_top1']:.1f} %**: {choice['optimism']:.1f} points of the best "
                 "point's lead are the luck of choosing on the test set.")
-    st.caption("Choose fusion weights on validation clips, never on the test set. kdlab's runs store test logits "
-               "only (the validation groups pick each run's epoch during training and are not kept), so this page "
-               "can show the optimism but not make an honest choice; an honest protocol fixes the weights in "
-               "advance, as CoViAR's 2:1:1 (and the study) does. Only the ratios matter: doubling every weight "
-               "changes no prediction, so the map fixes the I-frame weight at 1. "
+    st.caption("Choose fusion weights on validation clips, never on the test set: the learned fusion below does. "
+               "Only the ratios matter: doubling every weight changes no prediction, so the map fixes the I-frame "
+               "weight at 1. "
                + ("" if "your weights" in marks else "Your weights are off this map (the I-frame weight is 0 or the "
                                                      "others exceed 3 times it)."))
+
+with_exits = [run for run in runs if state.exits(run) is not None]
+if with_exits:
+    st.subheader("Early exits: accuracy against cost")
+    st.caption("PKD runs (Soufleri et al. 2024) carry internal classifiers after their first stages; an exit needs "
+               "only the network up to it. Test top-1 with its 95 % interval (by clip group), FLOPs = 2 x multiply-adds "
+               "of one frame up to the exit (`exits.npz`, `kdlab.engine.exits`).")
+    rows = []
+    for run in with_exits:
+        e = state.exits(run)
+        for name, z, flops in zip(e.names.tolist(), e.logits, e.flops_per_frame.tolist()):
+            interval = state.accuracy_interval(z.argmax(1) == e.labels, e.video_ids, e.labels)
+            rows.append({"run": run.name, "exit": name, "MFLOPs / frame": round(flops / 1e6, 2),
+                         "test top-1 %": round(interval.estimate, 1),
+                         "95 % interval": f"[{interval.low:.1f}, {interval.high:.1f}]"})
+    st.dataframe(rows, hide_index=True, key="f_exits")
+
+st.subheader("Learned fusion: fitted on the validation split")
+st.caption("WISE-style (Soufleri et al. 2024): each stream's logits are calibrated by a temperature, then the "
+           "streams' probabilities are mixed with weights that sum to 1; both are fitted on the runs' validation "
+           "groups (held-out groups of the training list, scored like the test list), never on the test clips "
+           "(`kdlab fuse --learn`, `kdlab.engine.learned_fusion`).")
+try:
+    fit, learned_logits, _, _ = state.learned_fusion(runs)
+except KdlabError as exc:  # runs from before validation logits were stored (no st.stop: the page ends normally)
+    fit = None
+    st.info(f"No learned fusion for these runs: {exc}.")
+if fit is not None:
+    learned_correct = learned_logits.argmax(1) == labels
+    learned_top1 = state.accuracy_interval(learned_correct, ids, labels)
+    learned_vs = state.paired_difference(learned_correct, coviar_correct, ids, labels)
+    columns = st.columns(3)
+    columns[0].metric("learned fusion top-1", f"{learned_top1.estimate:.1f} %")
+    columns[0].caption(f"95 % interval [{learned_top1.low:.1f}, {learned_top1.high:.1f}]")
+    columns[1].metric("learned vs 2:1:1", f"{learned_vs.estimate:+.1f} points")
+    columns[1].caption(f"95 % interval [{learned_vs.low:+.1f}, {learned_vs.high:+.1f}], same clips")
+    columns[2].metric("validation top-1 (fitted there)", f"{fit['val_top1']:.1f} %")
+    st.markdown("weights " + ", ".join(f"{name} **{w:.2f}**" for name, w in zip(STREAMS.values(), fit["weights"]))
+                + "; temperatures " + ", ".join(f"{name} {t:.2f}" for name, t in zip(STREAMS.values(), fit["temperatures"])))

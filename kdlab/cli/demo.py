@@ -39,8 +39,8 @@ def register(subparsers) -> None:
 def _demo(args) -> int:
     from kdlab.engine import io
     from kdlab.engine.claims import HEADLINE
-    from kdlab.engine.study import (FULL_SEEDS, Study, ablation_claims, demo_steps, format_results, full_steps, run_study,
-                                    workspace)
+    from kdlab.engine.study import (FULL_SEEDS, NEWER_CLAIMS, Study, ablation_claims, demo_steps, format_results,
+                                    full_steps, run_study, workspace)
 
     started = time.perf_counter()
     # folders given on the command line are relative to the current folder; the defaults to kdlab.paths.home()
@@ -49,7 +49,7 @@ def _demo(args) -> int:
     space = workspace(smoke=args.smoke, runs=absolute(args.runs), data=absolute(args.data))
     seeds = seeds or space.seeds
     if args.full:
-        steps, claims = full_steps(seeds, seeds if args.smoke else FULL_SEEDS), HEADLINE + ablation_claims()
+        steps, claims = full_steps(seeds, seeds if args.smoke else FULL_SEEDS), HEADLINE + ablation_claims() + NEWER_CLAIMS
     else:
         steps, claims = demo_steps(seeds), HEADLINE
     results = run_study(Study(tuple(steps), claims), space.runs, overrides=[*space.overrides, *args.overrides], jobs=args.jobs)

@@ -23,7 +23,7 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("distill", help="train a student taught by teachers named by their run folders",
                               description="Like train, with [distill] teachers = [run folders] and loss = kd | avg_kd | "
-                              "kd_to_avg | weighted_kd | ebkd | camkd | aekd | dkd | fitnets.")
+                              "kd_to_avg | weighted_kd | ebkd | camkd | aekd | dkd | fitnets | mmkd | pkd (progressive, with early exits).")
     _add_config_arguments(p)
     p.set_defaults(handler=_train, distill=True)
 
@@ -40,6 +40,9 @@ def register(subparsers) -> None:
     p.add_argument("runs", nargs="+", help="run folders (their predictions.npz)")
     p.add_argument("--weights", type=float, nargs="+", default=None, help="one per run (default: 2 for iframe, 1 otherwise)")
     p.add_argument("--out", required=True, help="folder for the fused predictions and summary")
+    p.add_argument("--learn", action="store_true",
+                   help="fit per-run temperatures and weights on the runs' validation logits (WISE-style), never the test list")
+    p.add_argument("--exits", action="store_true", help="with --learn: each early exit of a PKD run (exits.npz) is an output")
     p.add_argument("--force", action="store_true", help="replace a trained run or another fusion in --out")
     p.set_defaults(handler=_fuse)
 
@@ -87,8 +90,11 @@ def _evaluate(args) -> int:
 def _fuse(args) -> int:
     from kdlab.engine.fuse import fuse_runs
 
-    summary = fuse_runs(args.runs, args.out, args.weights, force=args.force)
-    print(f"{args.out}: fused top-1 {summary.test['top1']:.2f}% with weights {summary.weights}")
+    summary = fuse_runs(args.runs, args.out, args.weights, force=args.force, learn=args.learn, exits=args.exits)
+    learned = (f" and temperatures {[round(t, 3) for t in summary.temperatures]} fitted on {summary.fitted_on}"
+               if summary.method != "fixed" else "")
+    weights = [round(w, 3) for w in summary.weights] if learned else summary.weights
+    print(f"{args.out}: fused top-1 {summary.test['top1']:.2f}% with weights {weights}{learned}")
     return 0
 
 

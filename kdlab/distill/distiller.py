@@ -86,7 +86,7 @@ class Distiller(nn.Module):
 
     def learnable_parameters(self) -> list[nn.Parameter]:
         """The student's and the loss module's (connectors') parameters; never the teachers'."""
-        return list(self.student.parameters()) + list(self.loss_module.parameters())
+        return list(self.student.parameters()) + self.loss_module.student_parameters()
 
     def _run_teachers(self, inputs: Mapping[str, Tensor], with_features: bool) -> tuple[Tensor, list[Tensor]]:
         if not self.teachers:
@@ -128,7 +128,8 @@ class Distiller(nn.Module):
         # float32 logits: under autocast the losses' softmaxes then run in float32 (a no-op without it)
         logits = self.student.forward_head(feat_s, _num_segments(x)).float()
         losses = {"loss_ce": self.ce_weight * cross_entropy(logits, target)}
-        if not loss.uses_teachers:
+        if not loss.uses_teachers:  # no teacher is run; a loss may still add terms of its own (PKD's exits)
+            losses.update(loss(logits, None, target, epoch=epoch))
             return logits, losses
 
         features = None
@@ -148,6 +149,8 @@ class Distiller(nn.Module):
             if loss.needs_features:
                 heads = [t.forward_head for t in self.teachers]
                 features = FeatureInputs(feat_s, feats_t, heads, _num_segments(x))
+        if loss.meta_learns and self.training:
+            loss.meta_step(self.student, x, logits.detach(), z_t, target, epoch)
 
         for name, value in loss(logits, z_t, target, epoch=epoch, features=features).items():
             losses[name] = self.kd_weight * value if name == "loss_kd" else value

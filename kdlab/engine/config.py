@@ -220,7 +220,8 @@ def validate(config: RunConfig) -> RunConfig:
          (k.ce_weight, k.kd_weight)),
         (o.schedule in ("cosine", "constant"), "optim.schedule", "'cosine' or 'constant'", o.schedule),
         (k.teacher_checkpoint in ("last", "best"), "distill.teacher_checkpoint", "'last' or 'best'", k.teacher_checkpoint),
-        (k.loss == "ce" or bool(k.teachers), "distill.teachers", f"at least one run folder for loss {k.loss!r}", k.teachers),
+        (k.loss in ("ce", "pkd") or bool(k.teachers), "distill.teachers", f"at least one run folder for loss {k.loss!r}",
+         k.teachers),  # pkd's first stage (the motion network) has no teacher
         (not m.zero_init_residual or m.arch.startswith("resnet"), "model.zero_init_residual",
          "false for a network that is not a ResNet", m.zero_init_residual),
         (o.amp in AMP_MODES, "optim.amp", f"one of {list(AMP_MODES)}", o.amp),

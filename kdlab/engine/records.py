@@ -39,6 +39,9 @@ EPOCH_KEYS = {"last": "logits", "best": "logits_best"}
 REQUIRED_ARRAYS = ("logits", "labels", "video_ids", "classes")
 #: The arrays of the teachers (or of a fusion's streams): ``teacher_logits (K, N, C)``, ``teacher_names (K,)``.
 TEACHER_ARRAYS = ("teacher_logits", "teacher_names")
+#: The validation groups scored under the test protocol (what learned fusion fits on, never the test list):
+#: ``val_logits``, ``val_logits_best`` ``(M, C)``, ``val_labels (M,)``, ``val_video_ids (M,)``.
+VALIDATION_ARRAYS = ("val_logits", "val_logits_best", "val_labels", "val_video_ids")
 #: A fusion run's ``kind``; a trained run's is ``"training"`` (absent in format 1).
 FUSION = "fusion"
 
@@ -92,6 +95,8 @@ _COMMON = ("complete", "name", "params", "test", "test_best", "format", "kdlab")
 _TRAINED = ("representation", "arch", "loss", "teachers", "seed", "epochs", "best", "last", "selection",
             "validation_protocol", "videos", "flops_per_frame", "train_seconds", "mean_epoch_seconds")
 _FUSED = ("kind", "runs", "representations", "weights")
+#: Keys a learned fusion adds (``kdlab fuse --learn``): how it was fitted, and on what.
+_LEARNED = ("method", "temperatures", "outputs", "fit", "fitted_on")
 
 
 @dataclass
@@ -130,6 +135,13 @@ class Summary(_Keys):
     runs: list = field(default_factory=list)
     representations: list = field(default_factory=list)
     weights: list = field(default_factory=list)
+    # a learned fusion: "learned" (per run) or "learned_exits" (per exit); its temperatures, outputs' names,
+    # the fits of both readings ({"last": ..., "best": ...}) and what they were fitted on
+    method: str = "fixed"
+    temperatures: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    fit: dict = field(default_factory=dict)
+    fitted_on: str = ""
     # the record
     format: int = FORMAT
     kdlab: str = __version__
@@ -150,7 +162,7 @@ class Summary(_Keys):
 
     def to_dict(self) -> dict:
         """The file's keys: those of this run's kind (a fusion has no ``seed`` or ``arch``)."""
-        keys = _COMMON + (_FUSED if self.is_fusion else _TRAINED)
+        keys = _COMMON + (_FUSED if self.is_fusion else _TRAINED) + (_LEARNED if self.method != "fixed" else ())
         return {key: getattr(self, key) for key in keys}
 
     @classmethod
@@ -222,7 +234,9 @@ class Predictions(_Keys):
     ``logits (N, C)`` the last epoch's, ``logits_best (N, C)`` the epoch picked on validation's (None when
     not stored: the same), ``labels (N,)`` class indices, ``video_ids (N,)`` text (``Class/v_Class_g01_c01``),
     ``classes (C,)`` names, ``teacher_logits (K, N, C)`` float32 and ``teacher_names (K,)`` (``K = 0``
-    without teachers; a fusion stores its streams there).
+    without teachers; a fusion stores its streams there). A trained run with a validation split also
+    holds :data:`VALIDATION_ARRAYS`: its validation groups scored under the test protocol by the same
+    two epochs (None in runs written before them, and in fusions).
     """
 
     logits: np.ndarray
@@ -232,6 +246,10 @@ class Predictions(_Keys):
     logits_best: np.ndarray | None = None
     teacher_logits: np.ndarray | None = None
     teacher_names: np.ndarray | None = None
+    val_logits: np.ndarray | None = None
+    val_logits_best: np.ndarray | None = None
+    val_labels: np.ndarray | None = None
+    val_video_ids: np.ndarray | None = None
     format: int = FORMAT
     kdlab: str = __version__
 
@@ -269,12 +287,40 @@ class Predictions(_Keys):
         """``epoch(which)`` with its rows in the order of the video ``ids`` (:func:`alignment`)."""
         return self.epoch(which)[alignment(self.video_ids, ids)]
 
+    @property
+    def val_ids(self) -> list[str]:
+        return [str(v) for v in np.asarray(self.val_video_ids).tolist()]
+
+    def validation_problem(self) -> str | None:
+        """Why the validation arrays cannot be fitted on (None when they can): none stored, or not
+        ``val_logits (M, C)`` with C as ``logits``, ``val_labels (M,)`` class indices, ``val_video_ids (M,)``."""
+        if self.val_logits is None:
+            return ("holds no validation logits (val_logits); train the run again with this kdlab "
+                    "and data.val_share > 0")
+        z, c = np.asarray(self.val_logits), np.shape(self.logits)[-1]
+        labels, ids = self.val_labels, self.val_video_ids
+        best = z if self.val_logits_best is None else np.asarray(self.val_logits_best)
+        if (z.ndim != 2 or z.shape[1] != c or labels is None or ids is None or np.shape(labels) != z.shape[:1]
+                or np.shape(ids) != z.shape[:1] or np.asarray(labels).dtype.kind not in "iu" or best.shape != z.shape
+                or (len(labels) and (np.min(labels) < 0 or np.max(labels) >= c))):
+            return (f"its validation arrays are damaged (expected val_logits (M, {c}), val_labels (M,) class indices, "
+                    "val_video_ids (M,)); train the run again")
+        return None
+
+    def val_aligned(self, ids, which: str = "last") -> np.ndarray:
+        """The validation logits of ``which`` epoch with their rows in the order of the validation video ``ids``
+        (:class:`ConfigError` when the run's validation clips are not exactly those)."""
+        if len(ids) != len(self.val_ids):
+            raise ConfigError("the runs' validation clips differ; fuse runs of one data set and one data.val_share")
+        z = self.val_logits_best if which == "best" and self.val_logits_best is not None else self.val_logits
+        return np.asarray(z)[alignment(self.val_video_ids, ids, "the runs' validation clips")]
+
     def to_dict(self) -> dict:
-        """The archive's arrays (``logits_best`` left out when not stored)."""
+        """The archive's arrays (``logits_best`` and the validation arrays left out when not stored)."""
         arrays = {"logits": self.logits, "labels": self.labels, "video_ids": self.video_ids, "classes": self.classes,
                   "teacher_logits": self.teacher_logits, "teacher_names": self.teacher_names}
-        if self.logits_best is not None:
-            arrays["logits_best"] = self.logits_best
+        optional = {"logits_best": self.logits_best, **{key: getattr(self, key) for key in VALIDATION_ARRAYS}}
+        arrays.update({key: value for key, value in optional.items() if value is not None})
         return arrays
 
     def write(self, path: str | Path) -> Path:
@@ -290,7 +336,8 @@ class Predictions(_Keys):
         absent = [key for key in REQUIRED_ARRAYS if key not in arrays]
         if absent:
             raise RunError(f"{path}: no `{absent[0]}` array; rerun the step that writes it")
-        record = cls(**{key: arrays.get(key) for key in (*REQUIRED_ARRAYS, "logits_best", *TEACHER_ARRAYS)})
+        record = cls(**{key: arrays.get(key) for key in (*REQUIRED_ARRAYS, "logits_best", *TEACHER_ARRAYS,
+                                                          *VALIDATION_ARRAYS)})
         record.format = version or 1
         record.kdlab = str(arrays["kdlab"]) if "kdlab" in arrays else "0.1.0 or earlier"
         return record
@@ -312,3 +359,75 @@ def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
             return {key: data[key] for key in data.files}
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error):
         raise RunError(f"{path}: damaged (not a NumPy .npz archive); rerun the step that writes it") from None
+
+
+# --- exits.npz ----------------------------------------------------------------------------------------
+
+EXITS_FILE = "exits.npz"
+
+
+@dataclass
+class Exits(_Keys):
+    """``exits.npz`` of a PKD run: every early exit and the final head, scored under the test protocol.
+
+    ``names (E+1,)`` the exits' stages, then ``"final"``; ``logits (E+1, N, C)`` on the test list with its
+    ``labels (N,)`` and ``video_ids (N,)``; ``val_logits (E+1, M, C)`` on the validation groups (what
+    learned fusion fits on) with ``val_labels``, ``val_video_ids`` (None without a validation split);
+    ``flops_per_frame (E+1,)``: FLOPs (2 x MACs) of one frame up to each exit.
+    """
+
+    names: np.ndarray
+    logits: np.ndarray
+    labels: np.ndarray
+    video_ids: np.ndarray
+    flops_per_frame: np.ndarray
+    val_logits: np.ndarray | None = None
+    val_labels: np.ndarray | None = None
+    val_video_ids: np.ndarray | None = None
+
+    def problem(self) -> str | None:
+        """Why the arrays are not of the shapes above (None when they are)."""
+        z = np.asarray(self.logits)
+        if z.ndim != 3:
+            return "`logits` is not of shape (exits, clips, classes)"
+        for key, shape in (("names", z.shape[:1]), ("flops_per_frame", z.shape[:1]), ("labels", z.shape[1:2]),
+                           ("video_ids", z.shape[1:2])):
+            if np.shape(getattr(self, key)) != shape:
+                return f"`{key}` is not of shape {shape}"
+        val = self.val_logits
+        if val is not None and (np.ndim(val) != 3 or np.shape(val)[::2] != z.shape[::2]
+                                or np.shape(self.val_video_ids) != np.shape(val)[1:2]):
+            return "`val_logits` and `val_video_ids` do not match `logits`"
+        return None
+
+    def aligned(self, i: int, ids) -> np.ndarray:
+        """Exit ``i``'s test logits ``(N, C)`` in the order of the video ``ids``."""
+        return np.asarray(self.logits[i])[alignment(self.video_ids, ids)]
+
+    def val_aligned(self, i: int, ids) -> np.ndarray:
+        """Exit ``i``'s validation logits ``(M, C)`` in the order of the validation video ``ids``."""
+        return np.asarray(self.val_logits[i])[alignment(self.val_video_ids, ids, "the runs' validation clips")]
+
+    def to_dict(self) -> dict:
+        arrays = {key.name: getattr(self, key.name) for key in fields(self)}
+        return {key: value for key, value in arrays.items() if value is not None}
+
+    def write(self, path: str | Path) -> Path:
+        from kdlab.engine import io  # writes atomically
+
+        return io.save_npz(path, **self.to_dict())
+
+    @classmethod
+    def read(cls, path: str | Path) -> Exits | None:
+        """The exits at ``path`` (None when there are none); :class:`RunError` naming a damaged file."""
+        path = Path(path)
+        if not path.exists():
+            return None
+        arrays = read_arrays(path)
+        known = {f.name for f in fields(cls)}
+        absent = [f.name for f in fields(cls) if f.default is not None and f.name not in arrays]
+        record = None if absent else cls(**{key: value for key, value in arrays.items() if key in known})
+        why = f"no `{absent[0]}` array" if absent else record.problem()
+        if why:
+            raise RunError(f"{path}: {why}; rerun the PKD run (its exits are scored at its end)")
+        return record

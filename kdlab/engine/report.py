@@ -119,6 +119,10 @@ def format_report(results: dict) -> str:
         lines += ["", "ablations (each against its reference, paired by seed):"]
         for claim in others:
             lines += format_claim(claim)
+    if results.get("exits"):
+        lines += ["", "PKD's early exits against the same exits trained on the labels alone (paired by seed):"]
+        lines += [f"  {e['stage']} {e['exit']:7} {e['flops_per_frame'] / 1e6:6.2f} MFLOPs/frame: {e['verdict']}"
+                  for e in results["exits"]]
     if results.get("complementarity"):
         lines += ["", "what the teachers know beyond the I-frame teacher (test list):"]
         lines += format_complementarity(results["complementarity"])

@@ -18,7 +18,10 @@ motion and residual teachers); the compression table. Its findings are the paper
 :data:`ABLATIONS` over :data:`FULL_SEEDS`, each compared with its reference: the aggregation of
 the teachers (all offline and logit-only, plus CA-MKD online with its feature term, labelled),
 the temperature, the KD weight, every subset of the three teachers, and teachers of one
-representation but different capacity.
+representation but different capacity; then the newer methods (:func:`newer_steps`,
+:data:`NEWER_CLAIMS`): learned fusion against 2:1:1 for the teachers and the distilled system,
+PKD-trained streams against cross-entropy ones (per exit: :func:`exit_comparisons`, and fused),
+and MMKD among the aggregations.
 
 Run names: seed 0 keeps the plain name (``mkd_streams``), other seeds add ``_seed<s>``.
 """
@@ -73,8 +76,10 @@ class Step:
     config: str = ""
     settings: tuple[tuple[str, Any], ...] = ()
     fuse: tuple[str, ...] = ()
-    group: str = ""  # teachers | fusion | students | ablation
+    group: str = ""  # teachers | fusion | students | ablation | pkd
     teachers: tuple[str, ...] = ()
+    learn: bool = False  # a fusion with temperatures and weights fitted on the validation split
+    exits: bool = False  # with learn: every early exit of a PKD run is an output
 
     def at_seed(self, seed: int) -> Step:
         """This run at ``seed`` (:func:`seed_name`; seed 0 is the run itself); a fusion fuses its seeded first run."""
@@ -160,6 +165,7 @@ ABLATIONS: tuple[Variant, ...] = (
             "mkd_streams_dkd"),
     Variant("aggregation", "camkd_online", "CA-MKD online, with its feature term", "aggregation_camkd_online",
             "mkd_streams_camkd"),
+    Variant("aggregation", "mmkd", "meta-learned weights (MMKD)", "aggregation_mmkd", "mkd_streams_mmkd"),
     Variant("temperature", "1", "T = 1", "temperature_1", settings=_temperature(1.0)),
     Variant("temperature", "2", "T = 2", "temperature_2", settings=_temperature(2.0)),
     Variant("temperature", "4", "T = 4", "mkd_streams", headline=True),
@@ -210,11 +216,89 @@ def ablation_claims(variants: tuple[Variant, ...] = ABLATIONS) -> tuple[Claim, .
     return tuple(claims)
 
 
+# --- the newer methods (learned fusion, PKD; MMKD is an aggregation above) ------------------------
+
+#: PKD's chain of stages, each taught by the one before (configs/demo/pkd_*.toml).
+PKD_CHAIN = ("pkd_mv", "pkd_residual", "pkd_iframe")
+#: The same networks with the same exits trained with the labels alone (PKD's first stage is one already).
+CE_EXITS = {"pkd_residual": "ce_exits_residual", "pkd_iframe": "ce_exits_iframe"}
+
+
+def newer_steps(seeds: tuple[int, ...] = FULL_SEEDS) -> list[Step]:
+    """Learned fusion of the teachers and of each distilled system; the PKD chain at every seed (each stage
+    taught by the previous stage of its seed), the same networks with exits but no teacher, and the PKD
+    systems fused 2:1:1 and learned (with exits)."""
+    steps = [replace(TEACHERS_FUSION, name="fusion_teachers_learned", learn=True)]
+    for seed in seeds:
+        steps.append(replace(SYSTEM_STEPS["mkd_streams"], name="fusion_mkd_streams_learned", learn=True).at_seed(seed))
+        chain = [seed_name(stage, seed) for stage in PKD_CHAIN]
+        steps += [Step(stage, stage, group="pkd", teachers=(chain[i - 1],) if i else ()).at_seed(seed)
+                  for i, stage in enumerate(PKD_CHAIN)]
+        steps += [Step(name, config, group="pkd").at_seed(seed) for config, name in CE_EXITS.items()]
+        system = (chain[2], chain[0], chain[1])
+        steps.append(Step(seed_name("fusion_pkd", seed), fuse=system, group="fusion"))
+        steps.append(Step(seed_name("fusion_pkd_learned", seed), fuse=system, group="fusion", learn=True, exits=True))
+    return steps
+
+
+#: The newer methods against the existing ones (MMKD's is among :func:`ablation_claims`).
+NEWER_CLAIMS: tuple[Claim, ...] = (
+    Claim("learned_vs_fixed_teachers", "learned fusion vs 2:1:1, the teachers", "fusion_teachers_learned",
+          "fusion_teachers", "learned weights and temperatures", "2:1:1",
+          "fitted on the validation groups' logits, never the test list"),
+    Claim("learned_vs_fixed_distilled", "learned fusion vs 2:1:1, the distilled system", "fusion_mkd_streams_learned",
+          "fusion_mkd_streams", "learned weights and temperatures", "2:1:1"),
+    Claim("pkd_residual_vs_ce", "PKD vs cross-entropy, the residual network", "pkd_residual", "teacher_residual",
+          "PKD (taught by the motion network, with exits)", "cross-entropy"),
+    Claim("pkd_iframe_vs_ce", "PKD vs cross-entropy, the I-frame network", "pkd_iframe", "student_ce",
+          "PKD (taught by the residual network, with exits)", "cross-entropy"),
+    Claim("pkd_system_vs_ce", "PKD streams vs cross-entropy streams, fused 2:1:1", "fusion_pkd", "fusion_student_ce",
+          "PKD streams", "cross-entropy streams"),
+    Claim("pkd_learned_exits_vs_fixed", "PKD streams: learned fusion of every exit vs 2:1:1", "fusion_pkd_learned",
+          "fusion_pkd", "learned, every exit", "2:1:1, final heads",
+          "the learned fusion reads the last epoch only (the exits are scored there)"),
+)
+
+
+def exit_comparisons(runs_dir: str | Path) -> list[dict]:
+    """PKD against the same network with the same exits trained on the labels alone, exit by exit, paired
+    by seed (:func:`kdlab.engine.stats.compare`), with each exit's FLOPs per frame."""
+    from kdlab.engine import stats
+
+    out = []
+    for pkd, ce in CE_EXITS.items():
+        a, b = _exit_runs(runs_dir, pkd), _exit_runs(runs_dir, ce)
+        if not a or not b:
+            continue
+        first = a[next(iter(a))]
+        for i, name in enumerate(first.names.tolist()):
+            sides = [stats.Outcomes.from_logits(label, [(r.logits[i], r.labels, r.video_ids) for r in runs.values()],
+                                                list(runs)) for label, runs in ((f"{pkd}:{name}", a), (f"{ce}:{name}", b))]
+            out.append({"key": f"{pkd}_{name}", "stage": pkd, "exit": name, "a": pkd, "b": ce,
+                        "flops_per_frame": int(first.flops_per_frame[i]), **stats.compare(*sides).to_dict(),
+                        "a_top1": sides[0].accuracy().__dict__, "b_top1": sides[1].accuracy().__dict__})
+    return out
+
+
+def _exit_runs(runs_dir, base: str) -> dict:
+    """``{seed: exits.npz arrays}`` of the finished runs of ``base`` (:func:`kdlab.engine.exits.read_exits`)."""
+    from kdlab.engine.exits import read_exits
+
+    found = {}
+    for seed, name in finished_runs(runs_dir, base).items():
+        e = read_exits(RunFolder(Path(runs_dir) / name))
+        if e is not None:
+            found[seed] = e
+    return found
+
+
 def full_steps(seeds: tuple[int, ...] = DEMO_SEEDS, ablation_seeds: tuple[int, ...] = FULL_SEEDS) -> list[Step]:
-    """The headline study, then every ablation."""
+    """The headline study, then every ablation, then the newer methods."""
     steps = demo_steps(seeds)
     names = {s.name for s in steps}
-    return steps + [s for s in ablation_steps(ablation_seeds) if s.name not in names]
+    steps += [s for s in ablation_steps(ablation_seeds) if s.name not in names]
+    names = {s.name for s in steps}
+    return steps + [s for s in newer_steps(ablation_seeds) if s.name not in names]
 
 
 # --- running ---------------------------------------------------------------------------------------
@@ -230,7 +314,7 @@ def step_config(step: Step, runs_dir: Path, config_dir: Path = CONFIG_DIR, overr
             node = node.setdefault(table, {})
         node[last] = value
     config = load_config(config_dir / f"{step.config}.toml", values)
-    if config.distill.loss != "ce" and not step.teachers:
+    if config.distill.loss not in ("ce", "pkd") and not step.teachers:  # pkd's first stage has no teacher
         raise ConfigError(f"study step {step.name}: distills ({step.config}.toml: distill.loss = "
                           f"{config.distill.loss!r}) but names no teachers; give its Step teachers=(run names)")
     config.name = step.name
@@ -341,7 +425,7 @@ class _Schedule:
             progressed = True
             folder = self.runs_dir / step.name
             if step.fuse:
-                fuse_runs([self.runs_dir / name for name in step.fuse], folder)
+                fuse_runs([self.runs_dir / name for name in step.fuse], folder, learn=step.learn, exits=step.exits)
             elif step.name in self.links:
                 if not folder.is_symlink():
                     folder.symlink_to(self.links[step.name])
@@ -478,7 +562,7 @@ def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, cl
     if not findings:
         return results
     trained = [s for s in steps if not s.fuse]
-    bases = list(dict.fromkeys(base_name(s.name) for s in trained if s.group in ("students", "ablation")))
+    bases = list(dict.fromkeys(base_name(s.name) for s in trained if s.group in ("students", "ablation", "pkd")))
     results.update(
         seeds=seed_summary(runs_dir, bases),
         seeds_best=seed_summary(runs_dir, bases, which="best"),
@@ -487,6 +571,8 @@ def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, cl
         design=_design(runs_dir, steps),
         compression=demo_compression(runs_dir),
     )
+    if any(s.group == "pkd" for s in steps):
+        results["exits"] = exit_comparisons(runs_dir)
     return results
 
 

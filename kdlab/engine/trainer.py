@@ -82,7 +82,7 @@ def make_optimizer(config: RunConfig, distiller: Distiller) -> torch.optim.Optim
     """Adam (CoViAR's eps and weight decay); a pretrained backbone learns at ``backbone_lr_mult``."""
     head = set(map(id, distiller.student.get_classifier().parameters()))
     backbone = [p for p in distiller.student.parameters() if id(p) not in head]
-    others = [p for p in distiller.student.get_classifier().parameters()] + list(distiller.loss_module.parameters())
+    others = [p for p in distiller.student.get_classifier().parameters()] + distiller.loss_module.student_parameters()
     o = config.optim
     groups = [
         {"params": backbone, "lr_mult": o.backbone_lr_mult if config.model.pretrained else 1.0},
@@ -121,6 +121,7 @@ class Tested:
     labels: np.ndarray
     ids: list[str]
     teacher_logits: np.ndarray | None
+    validation: dict[str, np.ndarray] | None = None  # the validation groups under the test protocol (:meth:`Trainer.validation_logits`)
 
 
 class Trainer:
@@ -247,14 +248,30 @@ class Trainer:
             models.append(accel.prepare_model(best_net, config.model.channels_last, config.model.compile).to(context.device))
             models[-1].load_state_dict(weights)
         tested, labels, ids = predict_many(models, EvalData(test_set, config, context), context, self.show, desc="test")
-        return Tested(tested[0], tested[-1], labels, ids, self.teacher_test_logits(ids))
+        validation = self.validation_logits(models) if self.val_data is not None else None
+        return Tested(tested[0], tested[-1], labels, ids, self.teacher_test_logits(ids), validation)
+
+    def validation_logits(self, models: list[torch.nn.Module]) -> dict[str, np.ndarray]:
+        """The validation groups scored like the test list (``data.test_segments`` x ``data.test_crops``) by
+        the reported epochs' students (``models``: the last epoch's, then the best one's when it differs):
+        ``val_logits``, ``val_logits_best`` ``(N_val, C)``, ``val_labels``, ``val_video_ids``. What learned
+        fusion (:mod:`kdlab.engine.learned_fusion`) fits on, so that the test list is never used to fit."""
+        d = self.config.data
+        view = self.data.dataset("val", [self.config.model.representation], False, d.test_segments, d.test_crops)
+        scored, labels, ids = predict_many(models, EvalData(view, self.config, self.context), self.context, self.show,
+                                           desc="val (test protocol)")
+        return dict(val_logits=scored[0], val_logits_best=scored[-1], val_labels=labels, val_video_ids=np.array(ids))
 
     def write(self, tested: Tested) -> None:
         """``predictions.npz`` and ``summary.json`` (:mod:`kdlab.engine.records`); the main process only."""
         config, d = self.config, self.config.data
         classes = self._datasets()[2].classes
         Predictions(tested.logits, tested.labels, tested.ids, classes, tested.best_logits, tested.teacher_logits,
-                    [r.name for r in self.teacher_runs]).write(self.run.predictions_file)
+                    [r.name for r in self.teacher_runs], **(tested.validation or {})).write(self.run.predictions_file)
+        if config.distill.loss == "pkd":  # the early exits' scores and costs (exits.npz), before summary.json
+            from kdlab.engine.exits import evaluate_exits  # marks the run complete
+
+            evaluate_exits(self.run, device=self.context.device)
         protocol = protocol_name(d.test_segments, d.test_crops)
 
         def score(logits: np.ndarray, epoch: int) -> dict:

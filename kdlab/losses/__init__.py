@@ -18,6 +18,8 @@ name           method                                                  module
 ``aekd``       adaptive ensemble in gradient space (Du et al. 2020)    :mod:`kdlab.losses.aekd`
 ``dkd``        decoupled KD (Zhao et al., CVPR 2022)                   :mod:`kdlab.losses.dkd`
 ``fitnets``    feature hints (Romero et al., ICLR 2015)                :mod:`kdlab.losses.fitnets`
+``mmkd``       meta-learned teacher weights (Zhang et al., ICME 2023)  :mod:`kdlab.losses.mmkd`
+``pkd``        progressive KD with early exits (Soufleri et al. 2024)  :mod:`kdlab.losses.pkd`
 =============  ======================================================  ==========================
 
 :func:`aggregation_weights` (:mod:`kdlab.losses.aggregation`) sets the multi-teacher weightings side
@@ -39,6 +41,8 @@ from kdlab.losses.dkd import DKD, dkd_loss, multi_dkd_loss
 from kdlab.losses.ebkd import EBKD, ebkd_loss, entropy_weights
 from kdlab.losses.fitnets import FitNets, hint_loss
 from kdlab.losses.kd import KD, CrossEntropyOnly, cross_entropy, kd_loss, kd_per_sample, soft_targets
+from kdlab.losses.mmkd import MMKD, WeightNet, mmkd_kd_loss
+from kdlab.losses.pkd import PKD, exit_loss
 from kdlab.losses.multi_teacher import (
     AvgKD,
     KDToAvg,
@@ -61,6 +65,8 @@ LOSSES: dict[str, type[DistillLoss]] = {
     "aekd": AEKD,
     "dkd": DKD,
     "fitnets": FitNets,
+    "mmkd": MMKD,
+    "pkd": PKD,
 }
 
 
@@ -91,12 +97,15 @@ __all__ = [
     "EBKD",
     "KD",
     "LOSSES",
+    "MMKD",
+    "PKD",
     "AvgKD",
     "CrossEntropyOnly",
     "DistillLoss",
     "FeatureInputs",
     "FitNets",
     "KDToAvg",
+    "WeightNet",
     "WeightedKD",
     "aekd_loss",
     "aekd_weights",
@@ -111,12 +120,14 @@ __all__ = [
     "dkd_loss",
     "ebkd_loss",
     "entropy_weights",
+    "exit_loss",
     "hint_loss",
     "kd_loss",
     "kd_per_sample",
     "kd_to_avg",
     "kd_to_target",
     "list_losses",
+    "mmkd_kd_loss",
     "multi_dkd_loss",
     "soft_targets",
     "weighted_kd",

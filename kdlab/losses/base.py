@@ -53,13 +53,28 @@ class DistillLoss(nn.Module):
         uses_teachers: False only for ``ce`` (the student alone): the Distiller then skips the teachers.
         needs_features: True for losses on feature maps (FitNets, CA-MKD's feature term); they need
             online teachers.
+        meta_learns: True for losses that learn from the student's network itself (MMKD's meta step):
+            the Distiller then calls :meth:`meta_step` once per training batch, before the loss.
     """
 
     uses_teachers: bool = True
     needs_features: bool = False
+    meta_learns: bool = False
 
     def setup(self, student: nn.Module, teachers: Sequence[nn.Module]) -> None:
         """Build parameters that depend on the networks (connectors); called once by the Distiller."""
+
+    def student_parameters(self) -> list[nn.Parameter]:
+        """The parameters trained with the student by its optimiser (connectors): all of them, unless a
+        loss trains some by itself (MMKD's weighting network)."""
+        return list(self.parameters())
+
+    def meta_step(self, student: nn.Module, x: Tensor, logits_student: Tensor, logits_teachers: Tensor,
+                  target: Tensor, epoch: int) -> bool:
+        """Learn from the student's network on this batch (``meta_learns`` losses); returns whether it did.
+
+        ``x``: the student's input ``(B, T, C, H, W)``; ``logits_student`` ``(B, C)``; ``logits_teachers`` ``(K, B, C)``."""
+        return False
 
     def forward(
         self,
