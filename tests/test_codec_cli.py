@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -12,6 +15,8 @@ from kdlab.cli import main
 from kdlab.codec import extract, store
 from kdlab.codec.reader import MV_FIELDS
 from kdlab.errors import KdlabError
+from tests.conftest import REPO
+from tests.videos import write_clip
 
 
 def test_reencode_mirrors_trees_skips_done_and_summarises_failures(samples, tmp_path, capsys):
@@ -67,11 +72,13 @@ def test_inspect_missing_file_is_one_line_error(tmp_path, capsys):
     assert "gone.avi: no such file" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("accumulate", [False, True])
-def test_export_npz(square, tmp_path, accumulate):
+@pytest.mark.parametrize("accumulate, compress", [(False, False), (True, True)])
+def test_export_npz(square, tmp_path, accumulate, compress):
     out = tmp_path / "square.npz"
     args = ["export", str(square.path), "--out", str(out)] + (["--accumulate"] if accumulate else [])
-    assert main(args) == 0
+    assert main(args + (["--compress"] if compress else [])) == 0
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED  # stored unless asked
+    assert {info.compress_type for info in zipfile.ZipFile(out).infolist()} == {method}
     data = np.load(out)
     reps = extract(square.path, accumulate=accumulate, keep_vectors=True)
     assert [k for k in data.files if k.startswith("mvs_")] == [f"mvs_{i:05d}" for i in range(24)]
@@ -82,6 +89,27 @@ def test_export_npz(square, tmp_path, accumulate):
     for key in ("iframes", "mv", "residual", "gop_index", "gop_pos"):
         np.testing.assert_array_equal(data[key], getattr(reps, key))
     assert bool(data["accumulate"]) is accumulate
+
+
+def _export_peak_rss_mb(video, out) -> float:
+    """Peak resident memory (MB) of a fresh process that runs ``kdlab export video --out out``."""
+    code = ("import resource, sys; from kdlab.cli import main; assert main(sys.argv[1:]) == 0; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    result = subprocess.run([sys.executable, "-c", code, "export", str(video), "--out", str(out)],
+                            capture_output=True, text=True, check=True, cwd=REPO)
+    return float(result.stdout.split()[-1])
+
+
+def test_export_memory_is_bounded_by_a_few_gops(tmp_path):
+    """The 480-frame export writes 8x the arrays of the 60-frame one in about the same memory."""
+    short, long = (write_clip(tmp_path / f"{n}.mp4", width=320, height=240, frames=n) for n in (60, 480))
+    short_mb = _export_peak_rss_mb(short, tmp_path / "short.npz")
+    long_mb = _export_peak_rss_mb(long, tmp_path / "long.npz")
+    with np.load(tmp_path / "long.npz") as data:
+        assert data["mv"].shape == (480, 240, 320, 2) and data["residual"].shape == (480, 240, 320, 3)
+    arrays_mb = (tmp_path / "long.npz").stat().st_size / 2**20
+    assert arrays_mb > 340  # what extract() would have held in memory at once
+    assert long_mb - short_mb < 48, f"peak {long_mb:.0f} MB for 480 frames, {short_mb:.0f} MB for 60"
 
 
 def test_export_of_b_frame_video_points_to_reencode(samples, tmp_path, capsys):

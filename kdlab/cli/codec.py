@@ -46,6 +46,7 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--accumulate", action="store_true", help="trace motion and residual back to the I-frame")
     p.add_argument("--reencode", action="store_true", help="re-encode a B-frame video first instead of failing")
+    p.add_argument("--compress", action="store_true", help="deflate the arrays (several times slower; default: stored)")
     p.set_defaults(handler=_export)
 
 
@@ -70,6 +71,6 @@ def _inspect(args) -> int:
 
 
 def _export(args) -> int:
-    out = export_npz(args.video, args.out, accumulate=args.accumulate, reencode=args.reencode)
+    out = export_npz(args.video, args.out, accumulate=args.accumulate, reencode=args.reencode, compress=args.compress)
     print(f"wrote {out}")
     return 0
