@@ -13,6 +13,7 @@ import pytest
 
 from kdlab.cli import main
 from kdlab.codec import extract, store
+from kdlab.codec.extract import GopStream
 from kdlab.codec.reader import MV_FIELDS
 from kdlab.errors import KdlabError
 from tests.conftest import REPO
@@ -116,6 +117,16 @@ def test_export_of_b_frame_video_points_to_reencode(samples, tmp_path, capsys):
     assert main(["export", str(samples / "TrumanShow_wave_f_nm_np1_fr_med_26.avi"), "--out", str(tmp_path / "x.npz")]) == 2
     assert "kdlab reencode" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_streamed_store_writes_the_same_files_as_save(square, tmp_path):
+    """save_stream (one GOP at a time, the cache's way) and save (all in memory): byte-identical arrays."""
+    whole = store.save(extract(square.path, precision="compact"), tmp_path / "whole.kdv")
+    streamed = store.save_stream(GopStream(square.path, precision="compact"), tmp_path / "streamed.kdv")
+    for name in ("iframes", "mv", "residual", "gop_index", "gop_pos"):
+        assert (whole / f"{name}.npy").read_bytes() == (streamed / f"{name}.npy").read_bytes(), name
+    assert store.read_meta(whole) == store.read_meta(streamed)
+    assert store.load(streamed).mv.shape == (24, 128, 192, 2)
 
 
 def test_store_round_trip_equals_compact_extraction(square, tmp_path):

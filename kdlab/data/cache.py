@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kdlab.atomic import write_text
-from kdlab.codec import extract, store
+from kdlab.codec import store
+from kdlab.codec.extract import GopStream
 from kdlab.data.splits import VideoRecord
 from kdlab.errors import KdlabError
 from kdlab.parallel import map_jobs
@@ -67,9 +68,9 @@ def is_fresh(entry: Path, source: Path, settings: CacheSettings) -> bool:
 
 
 def build_entry(source: str | Path, entry: str | Path, settings: CacheSettings) -> Path:
-    """Decode ``source`` once and store its representations at ``entry`` (atomically)."""
-    reps = extract(source, accumulate=settings.accumulate, precision="compact")
-    return store.save(reps, entry, settings=settings.as_dict())
+    """Decode ``source`` once and store its representations at ``entry`` (atomically), one GOP at a time."""
+    stream = GopStream(source, accumulate=settings.accumulate, precision="compact")
+    return store.save_stream(stream, entry, settings=settings.as_dict())
 
 
 def read_failures(cache_dir: str | Path) -> dict[str, str]:
