@@ -152,6 +152,13 @@ def _trace_step(block, cell, height, width, frame, reference, coords, grid, new_
         _paint_blocks(block, cell, height, width, mv_low, mv_high, mv_out)
 
 
+@njit(nogil=True, cache=True)
+def _advance_step(block, cell, height, width, reference, coords, new_reference, new_coords):  # pragma: no cover - compiled
+    """:func:`_trace_step`, accumulated, without its outputs: only where the traces lead (no frame pixels needed)."""
+    _copy_blocks(block, cell, height, width, 3, reference, new_reference)
+    _copy_blocks(block, cell, height, width, 2, coords, new_coords)
+
+
 class MotionTracer:
     """Computes each frame's motion field and residual, GOP by GOP, from its block motion.
 
@@ -225,6 +232,22 @@ class MotionTracer:
         return mv, residual
 
 
+    def advance(self, block_field: np.ndarray) -> None:
+        """Advance by one P-frame without computing its motion and residual (accumulated tracing
+        only): what :meth:`step` leaves for the next frame, from the block motion alone, so a reader
+        that wants a later frame need not convert this one's pixels."""
+        if not self._started or not self.accumulate:
+            raise RuntimeError("MotionTracer.advance() needs accumulate=True and start_gop() first")
+        rows, cols = block_field.shape[:2]
+        cell = max(-(-self.height // rows), -(-self.width // cols))
+        reference, new_reference = self._references
+        coords, new_coords = self._coords
+        _advance_step(np.ascontiguousarray(block_field, dtype=np.int32), cell, self.height, self.width,
+                      reference, coords, new_reference, new_coords)
+        self._references.reverse()
+        self._coords.reverse()
+
+
 def _output(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     if out is None:
         return np.empty(shape, np.int16)
@@ -252,3 +275,5 @@ def warm_up() -> None:
             tracer = MotionTracer(16, 16, accumulate)
             tracer.start_gop(frame)
             tracer.step(block_motion(vectors, 16, 16), frame, np.empty((16, 16, 2), dtype), np.empty((16, 16, 3), dtype))
+            if accumulate:
+                tracer.advance(block_motion(vectors, 16, 16))

@@ -48,6 +48,7 @@ def make_dataset(config: RunConfig, part: str, representations, train: bool, seg
         d.root, part_records(config, part), representations=tuple(representations), accumulate=d.accumulate,
         num_segments=segments, train=train, size=d.size, crops=crops, cache_dir=d.cache_dir or None,
         seed=config.seed, workers=max(1, d.workers), progress=not config.quiet,
+        loader=d.loader, index_dir=d.index_dir or None,
     )
 
 
