@@ -128,3 +128,15 @@ def test_index_refuses_b_frames_and_damaged_files(samples, tmp_path, capsys):
     bad.write_text(json.dumps({"format": 1, "pts": [0]}))
     with pytest.raises(Exception, match="damaged index"):
         load_index(bad)
+
+
+def test_data_benchmark_measures_the_three_loaders(ucf_like, tmp_path):
+    """``kdlab bench data``'s figures on a tiny run (speeds are reported, not asserted)."""
+    from kdlab.bench.data import run
+
+    root = shutil.copytree(ucf_like, tmp_path / "ucf")  # the bench builds a cache there
+    results = run(root, size=32, workers=0, samples=6)
+    for loader in ("cache", "seek", "decode"):
+        assert results[f"{loader}_samples_per_s"] > 0 and results[f"{loader}_cpu_ms_per_sample"] > 0
+    assert results["frames"] == 240 + 164 + 48 and results["videos"] == 3
+    assert 0 < results["index_bytes"] < 0.01 * results["videos_bytes"] < results["cache_bytes"]

@@ -153,10 +153,13 @@ def _trace_step(block, cell, height, width, frame, reference, coords, grid, new_
 
 
 @njit(nogil=True, cache=True)
-def _advance_step(block, cell, height, width, reference, coords, new_reference, new_coords):  # pragma: no cover - compiled
-    """:func:`_trace_step`, accumulated, without its outputs: only where the traces lead (no frame pixels needed)."""
-    _copy_blocks(block, cell, height, width, 3, reference, new_reference)
-    _copy_blocks(block, cell, height, width, 2, coords, new_coords)
+def _gather_colours(iframe, coords, width, out):  # pragma: no cover - compiled
+    """``out[p] = iframe[coords[p]]`` on flat arrays: ``iframe``, ``out`` ``(H * W * 3,)`` uint8,
+    ``coords`` ``(H * W * 2,)`` int16 ``(x, y)`` pairs, each inside the frame."""
+    for p in range(out.size // 3):
+        frm = (np.uint64(coords[2 * p + 1]) * np.uint64(width) + np.uint64(coords[2 * p])) * np.uint64(3)
+        for k in range(3):
+            out[np.uint64(3 * p + k)] = iframe[frm + np.uint64(k)]
 
 
 class MotionTracer:
@@ -175,7 +178,7 @@ class MotionTracer:
         # Two buffers each, swapped at every step: what the traces lead to before and after it.
         self._references = [np.empty(height * width * 3, np.uint8) for _ in range(2)]
         self._coords = [np.empty(height * width * 2, np.int16) for _ in range(2 if accumulate else 0)]
-        self._started = False
+        self._started = self._reference_stale = False
 
     def start_gop(self, iframe: np.ndarray) -> None:
         """Begin a GOP at ``iframe (H, W, 3) uint8``."""
@@ -184,7 +187,9 @@ class MotionTracer:
         self._references[0][:] = iframe.reshape(-1)
         if self.accumulate:
             self._coords[0][:] = _identity_coords(self.height, self.width)
+            self._iframe = self._references[0].copy()
         self._started = True
+        self._reference_stale = False
 
     def step(
         self,
@@ -216,6 +221,9 @@ class MotionTracer:
         residual = _output(residual_out, (height, width, 3))
         mv_info, residual_info = np.iinfo(mv.dtype), np.iinfo(residual.dtype)
         reference, new_reference = self._references
+        if self._reference_stale:  # advance() moved only the coordinates: the colours they lead to
+            _gather_colours(self._iframe, self._coords[0], width, reference)
+            self._reference_stale = False
         coords, new_coords = self._coords if self.accumulate else (reference, reference)  # unused per frame
         _trace_step(
             np.ascontiguousarray(block_field, dtype=np.int32), cell, height, width,
@@ -234,18 +242,18 @@ class MotionTracer:
 
     def advance(self, block_field: np.ndarray) -> None:
         """Advance by one P-frame without computing its motion and residual (accumulated tracing
-        only): what :meth:`step` leaves for the next frame, from the block motion alone, so a reader
-        that wants a later frame need not convert this one's pixels."""
+        only), from the block motion alone: a reader that wants a later frame need not convert this
+        one's pixels. Only the traces' coordinates move; the I-frame colours they lead to, which
+        :meth:`step` carries along, are gathered once at the next :meth:`step` (the same values:
+        each carried colour is the I-frame's at its trace's end)."""
         if not self._started or not self.accumulate:
             raise RuntimeError("MotionTracer.advance() needs accumulate=True and start_gop() first")
         rows, cols = block_field.shape[:2]
         cell = max(-(-self.height // rows), -(-self.width // cols))
-        reference, new_reference = self._references
         coords, new_coords = self._coords
-        _advance_step(np.ascontiguousarray(block_field, dtype=np.int32), cell, self.height, self.width,
-                      reference, coords, new_reference, new_coords)
-        self._references.reverse()
+        _copy_blocks(np.ascontiguousarray(block_field, dtype=np.int32), cell, self.height, self.width, 2, coords, new_coords)
         self._coords.reverse()
+        self._reference_stale = True
 
 
 def _output(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
