@@ -164,3 +164,23 @@ def test_reencode_never_writes_over_or_inside_its_sources(samples, tmp_path, cap
     assert main(["reencode", str(src), "--out", str(src / "reencoded")]) == 2
     assert "lies inside the source folder" in capsys.readouterr().err
     assert not (src / "reencoded").exists()
+
+
+def test_help_imports_no_codec_or_torch():
+    """``kdlab --help`` builds every parser without numba, PyAV or torch (start-up stays small)."""
+    code = ("import sys; from kdlab.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('numba', 'av', 'torch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip() == "[]"
+
+
+def test_cli_defaults_agree_with_the_library():
+    from dataclasses import asdict
+
+    from kdlab.cli.codec import ENCODE_DEFAULTS
+    from kdlab.cli.data import DATASETS
+    from kdlab.codec.encode import EncodeSettings
+    from kdlab.data.prepare import PARSERS
+
+    assert {k: asdict(EncodeSettings())[k] for k in ENCODE_DEFAULTS} == ENCODE_DEFAULTS
+    assert DATASETS == tuple(sorted(PARSERS))

@@ -6,11 +6,11 @@ import argparse
 import os
 from pathlib import Path
 
-from kdlab.codec.encode import EncodeSettings
-from kdlab.data.cache import CacheSettings, build_cache
-from kdlab.data.prepare import PARSERS, prepare
-from kdlab.data.splits import read_class_index, read_list
 from kdlab.errors import KdlabError
+
+#: :data:`kdlab.data.prepare.PARSERS`'s names (the data and codec modules are imported only by the
+#: command that runs, so that ``kdlab --help`` starts fast; tests/test_codec_cli.py checks they agree).
+DATASETS = ("hmdb51", "ucf101")
 
 
 def register(subparsers) -> None:
@@ -22,7 +22,7 @@ def register(subparsers) -> None:
         "the GOP-seeking loader (data.loader=seek: the videos are all it reads). --cache also builds --out/cache "
         "(data.loader=cache: faster loading, about 1 TB for UCF-101). Rerun to resume.",
     )
-    p.add_argument("dataset", choices=sorted(PARSERS))
+    p.add_argument("dataset", choices=DATASETS)
     p.add_argument("--src", required=True, help="the unpacked videos (RAW/<class>/<video>.avi)")
     p.add_argument("--splits", required=True, help="folder of the official split files")
     p.add_argument("--out", required=True, help="the dataset folder to write")
@@ -51,6 +51,10 @@ def register(subparsers) -> None:
 
 
 def _prepare(args) -> int:
+    from kdlab.codec.encode import EncodeSettings
+    from kdlab.data.cache import CacheSettings
+    from kdlab.data.prepare import prepare
+
     report = prepare(
         args.dataset, args.src, args.splits, args.out,
         settings=EncodeSettings(width=args.width, height=args.height),
@@ -62,6 +66,9 @@ def _prepare(args) -> int:
 
 
 def _cache(args) -> int:
+    from kdlab.data.cache import CacheSettings, build_cache
+    from kdlab.data.splits import read_class_index, read_list
+
     root = Path(args.root)
     classes = read_class_index(root / "classInd.txt")
     lists = [root / name for name in args.lists] if args.lists else sorted(root.glob("*list0*.txt"))
