@@ -24,6 +24,7 @@ import re
 import time
 from pathlib import Path
 
+import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from kdlab.data.dataset import CompressedVideoDataset, collate
@@ -57,13 +58,19 @@ def samples_per_second(dataset: CompressedVideoDataset, workers: int, samples: i
 def cpu_ms_per_sample(dataset: CompressedVideoDataset, samples: int) -> float:
     """CPU time (ms, every thread of this process) per training sample, read here without a
     DataLoader: the cost of a sample itself, which a busy machine does not change as it does
-    samples/s (the first pass over the videos, which opens them, is not counted)."""
-    for index in range(min(len(dataset), samples)):
-        dataset[index]
-    start = time.process_time()
-    for i in range(samples):
-        dataset[i % len(dataset), i + 1]
-    return 1e3 * (time.process_time() - start) / samples
+    samples/s (the first pass over the videos, which opens them, is not counted). Torch runs one
+    thread, as in a DataLoader worker (idle pool threads spinning would count as CPU time)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for index in range(min(len(dataset), samples)):
+            dataset[index]
+        start = time.process_time()
+        for i in range(samples):
+            dataset[i % len(dataset), i + 1]
+        return 1e3 * (time.process_time() - start) / samples
+    finally:
+        torch.set_num_threads(threads)
 
 
 def real_clip_dataset(clips: Path, out: Path, workers: int = 2) -> Path:

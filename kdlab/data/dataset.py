@@ -40,7 +40,7 @@ from kdlab.data.cache import (
     CacheSettings, build_cache, build_indexes, entry_path, index_path, is_fresh, is_index_fresh, read_failures,
 )
 from kdlab.data.splits import VideoRecord, read_class_index, read_list
-from kdlab.data.transforms import ClipTransform, to_image
+from kdlab.data.transforms import ClipTransform
 from kdlab.errors import ConfigError, KdlabError
 
 
@@ -266,8 +266,7 @@ class CompressedVideoDataset(Dataset):
         else:
             arrays = {rep: source.iframes[np.asarray(source.gop_index)[frames]] if rep == "iframe" else getattr(source, rep)[frames]
                       for rep in self.representations}
-        images = {rep: to_image(rep, np.asarray(arrays[rep])) for rep in self.representations}
-        tensors = self.transform(images, rng)
+        tensors = self.transform({rep: np.asarray(arrays[rep]) for rep in self.representations}, rng, raw=True)
         inputs = tensors[self.representations[0]] if self.single else tensors
         return inputs, record.label, record.video_id
 
