@@ -127,7 +127,7 @@ def load_index(path: str | Path) -> tuple[KeyframeIndex, dict]:
             raise KdlabError(f"{path}: index format {data.get('format')}, this kdlab reads {INDEX_FORMAT}; delete it to rebuild")
         return KeyframeIndex.from_dict(data), data.get("source", {})
     except FileNotFoundError:
-        raise KdlabError(f"{path}: no such index; build it with `kdlab prepare` or `kdlab index`") from None
+        raise KdlabError(f"{path}: no such index; `kdlab prepare` builds it, or a dataset with data.loader=seek on first use") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise KdlabError(f"{path}: damaged index ({type(exc).__name__}: {exc}); delete it to rebuild") from None
 
