@@ -14,9 +14,9 @@ Keys:
 ``accumulate``      ``bool``
 ==================  ==========================================================================
 
-The video is read one GOP at a time (:class:`~kdlab.codec.extract.GopStream`): each GOP's arrays
-are appended to temporary ``.npy`` files beside the output, which are copied into the archive in
-chunks at the end, so memory stays bounded by a few GOPs whatever the clip's length (the disk
+The video is read a GOP (or a piece of a long one) at a time (:class:`~kdlab.codec.extract.GopStream`):
+its arrays are appended to temporary ``.npy`` files beside the output, which are copied into the
+archive in chunks at the end, so memory stays bounded whatever the clip's length (the disk
 holds the output twice while it is written). The archive is uncompressed unless asked: motion and
 residual compress well, but deflating them costs several times the extraction.
 """
@@ -52,12 +52,13 @@ def _write(stream: GopStream, out: Path, compress: bool) -> None:
     with replacing(out) as tmp, zipfile.ZipFile(tmp, "w", method) as archive, ExitStack() as files:
         spooled = {name: NpyWriter(files.enter_context(tempfile.TemporaryFile(dir=out.parent)), dtype)
                    for name, dtype in (("iframes", np.uint8), ("mv", np.int16), ("residual", np.int16))}
-        for gop in stream:
-            for k, vectors in enumerate(gop.vectors):
-                write_to_zip(archive, f"mvs_{gop.first + k:05d}", vectors)
-            spooled["iframes"].append(gop.iframe[None])
-            spooled["mv"].append(gop.mv)
-            spooled["residual"].append(gop.residual)
+        for piece in stream:
+            for k, vectors in enumerate(piece.vectors):
+                write_to_zip(archive, f"mvs_{piece.first + k:05d}", vectors)
+            if piece.starts_gop:
+                spooled["iframes"].append(piece.iframe[None])
+            spooled["mv"].append(piece.mv)
+            spooled["residual"].append(piece.residual)
         gop_index, gop_pos = gop_layout(stream.frame_types)
         small = dict(mv_fields=np.array(MV_FIELDS), frame_types=np.array(list(stream.frame_types)),
                      gop_index=gop_index, gop_pos=gop_pos, accumulate=np.array(stream.accumulate))

@@ -3,9 +3,9 @@
 :class:`GopStream` decodes the frames in order and hands each finished GOP (its I-frame, then its
 P-frames' vectors and pixels) to a thread that traces it (:class:`~kdlab.codec.trace.MotionTracer`;
 see :mod:`kdlab.codec.motion` for the conventions). GOPs are independent, so several are traced at
-once while decoding goes on, and they come out in order, one :class:`Gop` at a time: memory stays
-bounded by a few GOPs whatever the video's length (``kdlab export`` and the cache write each GOP as
-it comes). :func:`extract` collects them into a :class:`Representations` that holds every frame's
+once while decoding goes on, and they come out in order, a GOP (or a piece of a long one) at a
+time (:class:`GopPiece`): memory stays bounded whatever the video's length (``kdlab export`` and the
+cache write each piece as it comes). :func:`extract` collects them into a :class:`Representations` that holds every frame's
 motion field and residual, so that drawing any (GOP, position) sample later costs an array lookup.
 
 Two precisions:
@@ -115,14 +115,20 @@ def gop_layout(frame_types: str) -> tuple[np.ndarray, np.ndarray]:
     return gop_index, gop_pos
 
 
+#: Frames per piece: a GOP longer than this (a real clip's GOP may be hundreds of frames) is traced
+#: and handed out in pieces of this many frames, so that memory stays bounded whatever its length.
+PIECE_FRAMES = 12
+
+
 @dataclass
-class Gop:
-    """One GOP of a video, traced: its I-frame, then ``n - 1`` P-frames.
+class GopPiece:
+    """Consecutive frames of one GOP, traced: the whole GOP, or ``PIECE_FRAMES`` of a longer one.
 
     Attributes:
-        first: the index of its I-frame among the video's frames.
-        iframe: ``(H, W, 3) uint8``.
-        mv: ``(n, H, W, 2)`` motion, int16 (exact) or int8 (compact); row 0 (the I-frame) is zero.
+        first: the index of its first frame among the video's frames.
+        starts_gop: whether it begins at the GOP's I-frame (whose motion and residual rows are zero).
+        iframe: ``(H, W, 3) uint8`` its GOP's I-frame.
+        mv: ``(n, H, W, 2)`` motion, int16 (exact) or int8 (compact).
         residual: ``(n, H, W, 3)``, likewise.
         frames: ``(n, H, W, 3) uint8`` the decoded frames, when asked for.
         vectors: FFmpeg's raw ``(M, 10)`` vectors of each of the n frames (``(0, 10)`` for the
@@ -130,6 +136,7 @@ class Gop:
     """
 
     first: int
+    starts_gop: bool
     iframe: np.ndarray
     mv: np.ndarray
     residual: np.ndarray
@@ -141,30 +148,51 @@ class Gop:
 
 
 @dataclass
-class _DecodedGop:
-    """A GOP's decoded frames, waiting to be traced: the I-frame, then each P-frame's vectors and pixels."""
+class _GopState:
+    """What the pieces of one GOP share: its I-frame, the tracer that carries the traces from one
+    piece to the next, and the last piece submitted (the next one waits for it)."""
 
     iframe: np.ndarray
+    tracer: MotionTracer | None = None
+    last: Future | None = None
+
+
+@dataclass
+class _DecodedPiece:
+    """A piece's decoded frames, waiting to be traced: each P-frame's vectors and pixels."""
+
+    gop: _GopState
     first: int
+    starts_gop: bool
     vectors: list[np.ndarray] = field(default_factory=list)
     frames: list[np.ndarray] = field(default_factory=list)
 
+    def __len__(self) -> int:
+        return int(self.starts_gop) + len(self.frames)
 
-def _trace(gop: _DecodedGop, accumulate: bool, dtype, keep_frames: bool, keep_vectors: bool) -> Gop:
-    """Motion and residual of every P-frame of ``gop`` (clipped to ``dtype``). The tracing kernel
-    releases the GIL, so this runs beside decoding."""
+
+def _trace(piece: _DecodedPiece, previous: Future | None, accumulate: bool, dtype, keep_frames: bool,
+           keep_vectors: bool) -> GopPiece:
+    """Motion and residual of every P-frame of ``piece`` (clipped to ``dtype``), after the GOP's
+    ``previous`` piece (whose tracer it continues; it was submitted first, so it is running or done).
+    The tracing kernel releases the GIL, so this runs beside decoding."""
+    if previous is not None:
+        previous.result()
+    gop = piece.gop
     height, width = gop.iframe.shape[:2]
-    count = 1 + len(gop.frames)
-    mv = np.zeros((count, height, width, 2), dtype)
-    residual = np.zeros((count, height, width, 3), dtype)
-    tracer = MotionTracer(height, width, accumulate)
-    tracer.start_gop(gop.iframe)
-    for k, (vectors, rgb) in enumerate(zip(gop.vectors, gop.frames), start=1):
-        tracer.step(block_motion(vectors, height, width), rgb, mv[k], residual[k])
-    return Gop(
-        first=gop.first, iframe=gop.iframe, mv=mv, residual=residual,
-        frames=np.stack([gop.iframe, *gop.frames]) if keep_frames else None,
-        vectors=[np.zeros((0, len(MV_FIELDS)), np.int32), *gop.vectors] if keep_vectors else None,
+    if piece.starts_gop:
+        gop.tracer = MotionTracer(height, width, accumulate)
+        gop.tracer.start_gop(gop.iframe)
+    mv = np.zeros((len(piece), height, width, 2), dtype)
+    residual = np.zeros((len(piece), height, width, 3), dtype)
+    for k, (vectors, rgb) in enumerate(zip(piece.vectors, piece.frames), start=int(piece.starts_gop)):
+        gop.tracer.step(block_motion(vectors, height, width), rgb, mv[k], residual[k])
+    lead_frames = [gop.iframe] if piece.starts_gop else []
+    lead_vectors = [np.zeros((0, len(MV_FIELDS)), np.int32)] if piece.starts_gop else []
+    return GopPiece(
+        first=piece.first, starts_gop=piece.starts_gop, iframe=gop.iframe, mv=mv, residual=residual,
+        frames=np.stack(lead_frames + piece.frames) if keep_frames else None,
+        vectors=lead_vectors + piece.vectors if keep_vectors else None,
     )
 
 
@@ -181,15 +209,16 @@ def default_threads() -> int:
 
 
 class GopStream:
-    """A video's GOPs, decoded and traced in order, one :class:`Gop` at a time.
+    """A video's frames, decoded and traced in order, one :class:`GopPiece` at a time.
 
-    This thread decodes; ``threads`` others trace the GOPs already decoded (each GOP is independent:
-    it starts at an I-frame). At most ``2 x threads`` GOPs wait at once, so memory stays bounded by
-    a few GOPs whatever the video's length: ``kdlab export``, the cache and :func:`extract` all read
-    videos through it.
+    This thread decodes; ``threads`` others trace the pieces already decoded (pieces of different
+    GOPs at once: each GOP starts at an I-frame; the pieces of one GOP in turn). At most
+    ``2 x threads`` pieces of at most :data:`PIECE_FRAMES` frames wait at once, so memory stays
+    bounded whatever the length of the video or of its GOPs: ``kdlab export``, the cache and
+    :func:`extract` all read videos through it.
 
     >>> stream = GopStream("clip.mp4", precision="compact")     # doctest: +SKIP
-    >>> for gop in stream: ...                                   # doctest: +SKIP
+    >>> for piece in stream: ...                                 # doctest: +SKIP
     >>> stream.frame_types, stream.skipped_leading               # doctest: +SKIP
 
     After a complete iteration, :attr:`frame_types` (one letter per frame) and
@@ -223,12 +252,14 @@ class GopStream:
     def frame_types(self) -> str:
         return "".join(self._types)
 
-    def __iter__(self) -> Iterator[Gop]:
+    def __iter__(self) -> Iterator[GopPiece]:
         pending: deque[Future] = deque()
         with ThreadPoolExecutor(self.threads, thread_name_prefix="kdlab-trace") as pool:
             try:
-                for decoded in self._decoded_gops():
-                    pending.append(pool.submit(_trace, decoded, self.accumulate, self.dtype, self.keep_frames, self.keep_vectors))
+                for piece in self._decoded_pieces():
+                    gop = piece.gop
+                    gop.last = pool.submit(_trace, piece, gop.last, self.accumulate, self.dtype, self.keep_frames, self.keep_vectors)
+                    pending.append(gop.last)
                     while len(pending) >= 2 * self.threads:  # bounded; a worker's error surfaces here
                         yield pending.popleft().result()
                 while pending:
@@ -238,8 +269,8 @@ class GopStream:
                     future.cancel()
         self._check_complete()
 
-    def _decoded_gops(self) -> Iterator[_DecodedGop]:
-        path, shape, gop = self.path, None, None
+    def _decoded_pieces(self) -> Iterator[_DecodedPiece]:
+        path, shape, piece = self.path, None, None
         for frame in iter_frames(path, rgb=True, mvs=True, decoder_threads=1):
             rgb = frame.rgb
             if shape is None:
@@ -249,20 +280,23 @@ class GopStream:
                     path, f"changes size at frame {frame.index}: {rgb.shape[1]}x{rgb.shape[0]} after "
                     f"{shape[1]}x{shape[0]}; motion fields need one size",
                     f"re-encode it to one size: `kdlab reencode {path} --out DIR`")
-            if frame.pict_type != "I" and gop is None:  # P-frames before the first I-frame have no reference
+            if frame.pict_type != "I" and piece is None:  # P-frames before the first I-frame have no reference
                 self.skipped_leading += 1
                 continue
             if frame.pict_type == "I":
-                if gop is not None:
-                    yield gop
-                gop = _DecodedGop(rgb, first=len(self._types))
+                if piece is not None:
+                    yield piece
+                piece = _DecodedPiece(_GopState(rgb), first=len(self._types), starts_gop=True)
             else:
-                gop.vectors.append(frame.mvs)
-                gop.frames.append(rgb)
+                if len(piece) == PIECE_FRAMES:
+                    yield piece
+                    piece = _DecodedPiece(piece.gop, first=len(self._types), starts_gop=False)
+                piece.vectors.append(frame.mvs)
+                piece.frames.append(rgb)
                 self._any_vectors = self._any_vectors or len(frame.mvs) > 0
             self._types.append(frame.pict_type)
-        if gop is not None:
-            yield gop
+        if piece is not None:
+            yield piece
 
     def _check_complete(self) -> None:
         path, types = self.path, self._types
@@ -373,13 +407,14 @@ def _collect(stream: GopStream) -> Representations:
     mv, residual = _FrameBuffer(capacity, stream.dtype), _FrameBuffer(capacity, stream.dtype)
     frames = _FrameBuffer(capacity, np.uint8) if stream.keep_frames else None
     iframes, vectors = [], []
-    for gop in stream:
-        iframes.append(gop.iframe)
-        mv.extend(gop.mv)
-        residual.extend(gop.residual)
+    for piece in stream:
+        if piece.starts_gop:
+            iframes.append(piece.iframe)
+        mv.extend(piece.mv)
+        residual.extend(piece.residual)
         if frames is not None:
-            frames.extend(gop.frames)
-        vectors.extend(gop.vectors or ())
+            frames.extend(piece.frames)
+        vectors.extend(piece.vectors or ())
     gop_index, gop_pos = gop_layout(stream.frame_types)
     return Representations(
         path=str(stream.path),

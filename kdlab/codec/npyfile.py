@@ -1,7 +1,7 @@
 """``.npy`` files written a block of rows at a time, their length known only at the end.
 
-A streamed extraction (:class:`kdlab.codec.extract.GopStream`) hands out one GOP at a time and
-cannot say how many frames a video holds before its last GOP is decoded (a container's frame count
+A streamed extraction (:class:`kdlab.codec.extract.GopStream`) hands out a GOP (or a piece of one) at a
+time and cannot say how many frames a video holds before its last GOP is decoded (a container's frame count
 is a claim, not a fact). :class:`NpyWriter` writes the ``.npy`` header for zero rows, appends each
 block as it comes and, on :meth:`~NpyWriter.close`, rewrites the header in place with the final
 count. This works because numpy pads every header so that the first axis can grow to

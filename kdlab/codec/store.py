@@ -68,17 +68,18 @@ def save(reps: Representations, folder: str | Path, settings: dict | None = None
 
 
 def save_stream(stream: GopStream, folder: str | Path, settings: dict | None = None) -> Path:
-    """Write a video's representations to ``folder`` one GOP at a time (atomically), so memory
-    stays bounded by a few GOPs whatever its length; the same files as :func:`save` writes."""
+    """Write a video's representations to ``folder`` a GOP (or a piece of a long one) at a time
+    (atomically), so memory stays bounded whatever its length; the same files as :func:`save` writes."""
     folder = Path(folder)
     with replacing(folder) as tmp:
         tmp.mkdir()
         with NpyWriter(tmp / "iframes.npy", np.uint8) as iframes, NpyWriter(tmp / "mv.npy", np.int8) as mv, \
                 NpyWriter(tmp / "residual.npy", np.int8) as residual:
-            for gop in stream:
-                iframes.append(gop.iframe[None])
-                mv.append(_int8(gop.mv))
-                residual.append(_int8(gop.residual))
+            for piece in stream:
+                if piece.starts_gop:
+                    iframes.append(piece.iframe[None])
+                mv.append(_int8(piece.mv))
+                residual.append(_int8(piece.residual))
         gop_index, gop_pos = gop_layout(stream.frame_types)
         np.save(tmp / "gop_index.npy", gop_index)
         np.save(tmp / "gop_pos.npy", gop_pos)

@@ -74,7 +74,7 @@ def is_fresh(entry: Path, source: Path, settings: CacheSettings) -> bool:
 
 
 def build_entry(source: str | Path, entry: str | Path, settings: CacheSettings) -> Path:
-    """Decode ``source`` once and store its representations at ``entry`` (atomically), one GOP at a time."""
+    """Decode ``source`` once and store its representations at ``entry`` (atomically), a GOP or a piece of one at a time."""
     stream = GopStream(source, accumulate=settings.accumulate, precision="compact")
     return store.save_stream(stream, entry, settings=settings.as_dict())
 
