@@ -172,10 +172,11 @@ class _DecodedPiece:
 
 
 def _trace(piece: _DecodedPiece, previous: Future | None, accumulate: bool, dtype, keep_frames: bool,
-           keep_vectors: bool) -> GopPiece:
-    """Motion and residual of every P-frame of ``piece`` (clipped to ``dtype``), after the GOP's
-    ``previous`` piece (whose tracer it continues; it was submitted first, so it is running or done).
-    The tracing kernel releases the GIL, so this runs beside decoding."""
+           keep_vectors: bool, out: tuple[np.ndarray, np.ndarray] | None = None) -> GopPiece:
+    """Motion and residual of every P-frame of ``piece`` (clipped to ``dtype``; into ``out``, zero-filled
+    ``(n, H, W, 2)`` and ``(n, H, W, 3)`` arrays, when given), after the GOP's ``previous`` piece
+    (whose tracer it continues; it was submitted first, so it is running or done). The tracing
+    kernel releases the GIL, so this runs beside decoding."""
     if previous is not None:
         previous.result()
     gop = piece.gop
@@ -183,8 +184,9 @@ def _trace(piece: _DecodedPiece, previous: Future | None, accumulate: bool, dtyp
     if piece.starts_gop:
         gop.tracer = MotionTracer(height, width, accumulate)
         gop.tracer.start_gop(gop.iframe)
-    mv = np.zeros((len(piece), height, width, 2), dtype)
-    residual = np.zeros((len(piece), height, width, 3), dtype)
+    if out is None:
+        out = np.zeros((len(piece), height, width, 2), dtype), np.zeros((len(piece), height, width, 3), dtype)
+    mv, residual = out
     for k, (vectors, rgb) in enumerate(zip(piece.vectors, piece.frames), start=int(piece.starts_gop)):
         gop.tracer.step(block_motion(vectors, height, width), rgb, mv[k], residual[k])
     lead_frames = [gop.iframe] if piece.starts_gop else []
@@ -234,7 +236,8 @@ class GopStream:
     """
 
     def __init__(self, path: str | Path, *, accumulate: bool = True, precision: str = "exact",
-                 keep_frames: bool = False, keep_vectors: bool = False, threads: int | None = None):
+                 keep_frames: bool = False, keep_vectors: bool = False, threads: int | None = None,
+                 allocate: Callable[[int, tuple[int, int]], tuple[np.ndarray, np.ndarray]] | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.path = Path(path)
@@ -244,6 +247,9 @@ class GopStream:
         self.dtype = np.int16 if precision == "exact" else np.int8
         self.keep_frames, self.keep_vectors = keep_frames, keep_vectors
         self.threads = default_threads() if threads is None else max(1, int(threads))
+        # allocate(n, (H, W)): zero-filled motion and residual arrays for a piece of n frames to be
+        # traced into (:func:`extract` hands out slices of its final arrays: no copy); default: new ones
+        self.allocate = allocate
         self.skipped_leading = 0
         self._types: list[str] = []
         self._any_vectors = False  # set at the first P-frame that carries a motion vector
@@ -258,7 +264,9 @@ class GopStream:
             try:
                 for piece in self._decoded_pieces():
                     gop = piece.gop
-                    gop.last = pool.submit(_trace, piece, gop.last, self.accumulate, self.dtype, self.keep_frames, self.keep_vectors)
+                    out = self.allocate(len(piece), gop.iframe.shape[:2]) if self.allocate else None
+                    gop.last = pool.submit(_trace, piece, gop.last, self.accumulate, self.dtype, self.keep_frames,
+                                           self.keep_vectors, out)
                     pending.append(gop.last)
                     while len(pending) >= 2 * self.threads:  # bounded; a worker's error surfaces here
                         yield pending.popleft().result()
@@ -371,49 +379,53 @@ def extract(
         VideoError: the file is unusable or too short for one GOP (an I-frame and a P-frame).
     """
     options = dict(accumulate=accumulate, precision=precision, keep_frames=keep_frames, keep_vectors=keep_vectors, threads=threads)
-    reps = read_reencoding(path, reencode, lambda p: _collect(GopStream(p, **options)))
+    reps = read_reencoding(path, reencode, lambda p: _collect(p, options))
     if reps.path != str(path):
         reps.source = str(path)
     return reps
 
 
-class _FrameBuffer:
-    """Preallocated ``(capacity, *shape)`` storage for per-frame arrays; grows by doubling."""
+class _Slabs:
+    """Zero-filled ``(capacity, *row_shape)`` arrays handed out a block of rows at a time.
+
+    A block never moves once handed out (tracing threads write into it): when a slab is full the
+    next one is allocated, and only a video longer than its first slab is copied once, at the end.
+    """
 
     def __init__(self, capacity: int, dtype):
         self.capacity, self.dtype = max(capacity, 1), dtype
-        self.array: np.ndarray | None = None
-        self.size = 0
+        self.slabs: list[np.ndarray] = []
+        self.used: list[int] = []
 
-    def extend(self, rows: np.ndarray) -> None:
-        if self.array is None:
-            self.array = np.empty((max(self.capacity, len(rows)), *rows.shape[1:]), self.dtype)
-        if self.size + len(rows) > len(self.array):
-            grown = np.empty((max(2 * len(self.array), self.size + len(rows)), *self.array.shape[1:]), self.dtype)
-            grown[: self.size] = self.array[: self.size]
-            self.array = grown
-        self.array[self.size : self.size + len(rows)] = rows
-        self.size += len(rows)
+    def take(self, rows: int, row_shape: tuple[int, ...]) -> np.ndarray:
+        if not self.slabs or self.used[-1] + rows > len(self.slabs[-1]):
+            self.slabs.append(np.zeros((max(self.capacity, rows), *row_shape), self.dtype))
+            self.used.append(0)
+        start = self.used[-1]
+        self.used[-1] += rows
+        return self.slabs[-1][start : start + rows]
 
     def result(self) -> np.ndarray:
-        return self.array[: self.size]
+        parts = [slab[:used] for slab, used in zip(self.slabs, self.used)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _collect(stream: GopStream) -> Representations:
-    """Every GOP of ``stream`` in one :class:`Representations`."""
+def _collect(path: Path, options: dict) -> Representations:
+    """Every frame of ``path`` (extracted with ``options``) in one :class:`Representations`: the
+    pieces are traced straight into slices of the result's arrays."""
+    stream = GopStream(path, **options)
     # the header's frame count only sizes the first allocation, and a damaged header can claim
-    # billions: never trust it beyond MAX_PREALLOCATED frames (the buffers grow as needed)
+    # billions: never trust it beyond MAX_PREALLOCATED frames (more slabs are added as needed)
     capacity = min(stream.info.header_frames or 64, MAX_PREALLOCATED)
-    mv, residual = _FrameBuffer(capacity, stream.dtype), _FrameBuffer(capacity, stream.dtype)
-    frames = _FrameBuffer(capacity, np.uint8) if stream.keep_frames else None
+    mv, residual = _Slabs(capacity, stream.dtype), _Slabs(capacity, stream.dtype)
+    frames = _Slabs(capacity, np.uint8) if stream.keep_frames else None
+    stream.allocate = lambda rows, size: (mv.take(rows, (*size, 2)), residual.take(rows, (*size, 3)))
     iframes, vectors = [], []
     for piece in stream:
         if piece.starts_gop:
             iframes.append(piece.iframe)
-        mv.extend(piece.mv)
-        residual.extend(piece.residual)
         if frames is not None:
-            frames.extend(piece.frames)
+            frames.take(len(piece), piece.frames.shape[1:])[:] = piece.frames
         vectors.extend(piece.vectors or ())
     gop_index, gop_pos = gop_layout(stream.frame_types)
     return Representations(
