@@ -380,7 +380,7 @@ def extract(
     """
     options = dict(accumulate=accumulate, precision=precision, keep_frames=keep_frames, keep_vectors=keep_vectors, threads=threads)
     reps = read_reencoding(path, reencode, lambda p: _collect(p, options))
-    if reps.path != str(path):
+    if Path(reps.path) != Path(path):  # a re-encoded copy was read
         reps.source = str(path)
     return reps
 
@@ -398,8 +398,8 @@ class _Slabs:
         self.used: list[int] = []
 
     def take(self, rows: int, row_shape: tuple[int, ...]) -> np.ndarray:
-        if not self.slabs or self.used[-1] + rows > len(self.slabs[-1]):
-            self.slabs.append(np.zeros((max(self.capacity, rows), *row_shape), self.dtype))
+        if not self.slabs or self.used[-1] + rows > len(self.slabs[-1]):  # each new slab doubles the room
+            self.slabs.append(np.zeros((max(self.capacity, rows, sum(self.used)), *row_shape), self.dtype))
             self.used.append(0)
         start = self.used[-1]
         self.used[-1] += rows

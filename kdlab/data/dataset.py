@@ -183,27 +183,24 @@ class CompressedVideoDataset(Dataset):
             raise ConfigError(f"data.loader must be one of {list(LOADERS)}, got {loader!r}")
         self.index_dir = Path(index_dir) if index_dir else self.root / "index"
         if self.loader == "cache":
-            self._ensure_cache(workers, progress)
+            self._ensure(self.cache_dir, lambda r: entry_path(self.cache_dir, r.video_id),
+                         lambda r, entry: is_fresh(entry, self.root / r.relpath, self.settings), forget_stores,
+                         lambda stale: build_cache(self.root, stale, self.cache_dir, self.settings, workers, progress))
         elif self.loader == "seek":
-            self._ensure_indexes(workers, progress)
+            self._ensure(self.index_dir, lambda r: index_path(self.index_dir, r.video_id),
+                         lambda r, entry: is_index_fresh(entry, self.root / r.relpath), forget_indexes,
+                         lambda stale: build_indexes(self.root, stale, self.index_dir, workers, progress))
 
-    def _ensure_cache(self, workers: int, progress: bool) -> None:
-        stale = [r for r in self.records if not is_fresh(entry_path(self.cache_dir, r.video_id), self.root / r.relpath, self.settings)]
+    def _ensure(self, folder: Path, entry, fresh, forget, build) -> None:
+        """Build the records' cache entries or indexes that are not ``fresh`` (closing what this
+        process has open of them first), then leave out the videos that failed."""
+        stale = [r for r in self.records if not fresh(r, entry(r))]
         if stale:
-            forget_stores(entry_path(self.cache_dir, r.video_id) for r in stale)
-            report = build_cache(self.root, stale, self.cache_dir, self.settings, workers=workers, progress=progress)
+            forget(entry(r) for r in stale)
+            report = build(stale)
             if report.failed:
                 print(report.summary())
-        self._skip_failures(self.cache_dir)
-
-    def _ensure_indexes(self, workers: int, progress: bool) -> None:
-        stale = [r for r in self.records if not is_index_fresh(index_path(self.index_dir, r.video_id), self.root / r.relpath)]
-        if stale:
-            forget_indexes(index_path(self.index_dir, r.video_id) for r in stale)
-            report = build_indexes(self.root, stale, self.index_dir, workers=workers, progress=progress)
-            if report.failed:
-                print(report.summary())
-        self._skip_failures(self.index_dir)
+        self._skip_failures(folder)
 
     def _skip_failures(self, folder: Path) -> None:
         """Leave out (with a warning) the videos that ``folder/failures.json`` names."""
@@ -214,7 +211,7 @@ class CompressedVideoDataset(Dataset):
                 f"{len(skipped)} of {len(self.records)} videos could not be decoded and are skipped: "
                 + "; ".join(f"{v} ({failures[v]})" for v in skipped[:5])
                 + (" ..." if len(skipped) > 5 else ""),
-                stacklevel=3,
+                stacklevel=4,
             )
             self.records = [r for r in self.records if r.video_id not in failures]
         if not self.records:
