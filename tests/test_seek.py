@@ -13,13 +13,20 @@ import torch
 from kdlab.cli import main
 from kdlab.codec import EncodeSettings, extract, reencode_file
 from kdlab.codec.seek import GopReader, build_index, load_index
-from kdlab.data.dataset import CompressedVideoDataset
+from kdlab.data.dataset import CompressedVideoDataset, close_readers
 from kdlab.data.synthetic import PRESETS, generate
 from kdlab.engine import trainer
 from kdlab.engine.config import load_config
 from kdlab.errors import BFramesError, VideoError
 
 ALL = ("iframe", "mv", "residual")
+
+
+@pytest.fixture(autouse=True)
+def _close_readers():
+    """The seeking datasets' open readers (each holds its container and last frame) closed after each test."""
+    yield
+    close_readers()
 
 
 @pytest.fixture(scope="module")

@@ -102,6 +102,12 @@ def open_reader(video: Path, index: Path, accumulate: bool) -> GopReader:
     return reader
 
 
+def close_readers() -> None:
+    """Close every GOP reader this process holds open (each keeps its container and last frame)."""
+    while _READERS:
+        _READERS.popitem()[1].close()
+
+
 def forget_indexes(paths) -> None:
     """Drop the given indexes and their readers (they are being rebuilt)."""
     stale = {str(path) for path in paths}
