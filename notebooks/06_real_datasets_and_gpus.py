@@ -54,6 +54,7 @@ import tempfile
 from pathlib import Path
 
 from kdlab.codec.inspect import inspect_video
+from kdlab.data.cache import CacheSettings
 from kdlab.data.dataset import CompressedVideoDataset
 from kdlab.data.prepare import prepare
 from kdlab.codec.encode import EncodeSettings
@@ -86,7 +87,10 @@ print((splits / "trainlist01.txt").read_text())
 # %%
 print(inspect_video(raw / "ApplyEyeMakeup" / "v_ApplyEyeMakeup_g01_c01.avi")["frame_type_counts"])
 size = dict(width=160, height=128) if SMOKE else {}
-report = prepare("ucf101", raw, splits, work / "ucf101", settings=EncodeSettings(**size), workers=2, progress=False)
+# cache=...: also the representation cache (`kdlab prepare --cache`); without it, the videos and their key-frame
+# index are all that `data.loader = "seek"` reads
+report = prepare("ucf101", raw, splits, work / "ucf101", settings=EncodeSettings(**size), cache=CacheSettings(),
+                 workers=2, progress=False)
 print(report.summary())
 print(sorted(p.name for p in (work / "ucf101").iterdir()))
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 import pytest
 
 from kdlab.cli import main
 from kdlab.codec import extract, store
+from kdlab.codec.extract import GopStream
 from kdlab.codec.reader import MV_FIELDS
 from kdlab.errors import KdlabError
+from tests.conftest import REPO
+from tests.videos import write_clip
 
 
 def test_reencode_mirrors_trees_skips_done_and_summarises_failures(samples, tmp_path, capsys):
@@ -67,11 +73,13 @@ def test_inspect_missing_file_is_one_line_error(tmp_path, capsys):
     assert "gone.avi: no such file" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("accumulate", [False, True])
-def test_export_npz(square, tmp_path, accumulate):
+@pytest.mark.parametrize("accumulate, compress", [(False, False), (True, True)])
+def test_export_npz(square, tmp_path, accumulate, compress):
     out = tmp_path / "square.npz"
     args = ["export", str(square.path), "--out", str(out)] + (["--accumulate"] if accumulate else [])
-    assert main(args) == 0
+    assert main(args + (["--compress"] if compress else [])) == 0
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED  # stored unless asked
+    assert {info.compress_type for info in zipfile.ZipFile(out).infolist()} == {method}
     data = np.load(out)
     reps = extract(square.path, accumulate=accumulate, keep_vectors=True)
     assert [k for k in data.files if k.startswith("mvs_")] == [f"mvs_{i:05d}" for i in range(24)]
@@ -84,10 +92,44 @@ def test_export_npz(square, tmp_path, accumulate):
     assert bool(data["accumulate"]) is accumulate
 
 
+def _export_peak_rss_mb(video, out) -> float:
+    """Peak resident memory (MB) of a fresh process that runs ``kdlab export video --out out``."""
+    code = ("import resource, sys; from kdlab.cli import main; assert main(sys.argv[1:]) == 0; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    result = subprocess.run([sys.executable, "-c", code, "export", str(video), "--out", str(out)],
+                            capture_output=True, text=True, check=True, cwd=REPO)
+    return float(result.stdout.split()[-1])
+
+
+def test_export_memory_is_bounded_whatever_the_clip_and_gop_length(tmp_path):
+    """The 480-frame export (GOPs of 240 frames) writes 8x the arrays of the 60-frame one (GOPs of 12)
+    in about the same memory."""
+    short = write_clip(tmp_path / "60.mp4", width=320, height=240, frames=60)
+    long = write_clip(tmp_path / "480.mp4", width=320, height=240, frames=480, gop=240)
+    short_mb = _export_peak_rss_mb(short, tmp_path / "short.npz")
+    long_mb = _export_peak_rss_mb(long, tmp_path / "long.npz")
+    with np.load(tmp_path / "long.npz") as data:
+        assert data["mv"].shape == (480, 240, 320, 2) and data["residual"].shape == (480, 240, 320, 3)
+        assert "".join(data["frame_types"]).count("I") == 2 and data["iframes"].shape == (2, 240, 320, 3)
+    arrays_mb = (tmp_path / "long.npz").stat().st_size / 2**20
+    assert arrays_mb > 340  # what extract() would have held in memory at once
+    assert long_mb - short_mb < 48, f"peak {long_mb:.0f} MB for 480 frames, {short_mb:.0f} MB for 60"
+
+
 def test_export_of_b_frame_video_points_to_reencode(samples, tmp_path, capsys):
     assert main(["export", str(samples / "TrumanShow_wave_f_nm_np1_fr_med_26.avi"), "--out", str(tmp_path / "x.npz")]) == 2
     assert "kdlab reencode" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_streamed_store_writes_the_same_files_as_save(square, tmp_path):
+    """save_stream (one GOP at a time, the cache's way) and save (all in memory): byte-identical arrays."""
+    whole = store.save(extract(square.path, precision="compact"), tmp_path / "whole.kdv")
+    streamed = store.save_stream(GopStream(square.path, precision="compact"), tmp_path / "streamed.kdv")
+    for name in ("iframes", "mv", "residual", "gop_index", "gop_pos"):
+        assert (whole / f"{name}.npy").read_bytes() == (streamed / f"{name}.npy").read_bytes(), name
+    assert store.read_meta(whole) == store.read_meta(streamed)
+    assert store.load(streamed).mv.shape == (24, 128, 192, 2)
 
 
 def test_store_round_trip_equals_compact_extraction(square, tmp_path):
@@ -125,3 +167,23 @@ def test_reencode_never_writes_over_or_inside_its_sources(samples, tmp_path, cap
     assert main(["reencode", str(src), "--out", str(src / "reencoded")]) == 2
     assert "lies inside the source folder" in capsys.readouterr().err
     assert not (src / "reencoded").exists()
+
+
+def test_help_imports_no_codec_or_torch():
+    """``kdlab --help`` builds every parser without numba, PyAV or torch (start-up stays small)."""
+    code = ("import sys; from kdlab.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('numba', 'av', 'torch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip() == "[]"
+
+
+def test_cli_defaults_agree_with_the_library():
+    from dataclasses import asdict
+
+    from kdlab.cli.codec import ENCODE_DEFAULTS
+    from kdlab.cli.data import DATASETS
+    from kdlab.codec.encode import EncodeSettings
+    from kdlab.data.prepare import PARSERS
+
+    assert {k: asdict(EncodeSettings())[k] for k in ENCODE_DEFAULTS} == ENCODE_DEFAULTS
+    assert DATASETS == tuple(sorted(PARSERS))

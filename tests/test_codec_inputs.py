@@ -228,6 +228,17 @@ def test_buffers_are_not_sized_from_an_untrusted_header(square, monkeypatch):
     assert reps.mv.base is not None and len(reps.mv.base) <= extract_module.MAX_PREALLOCATED  # the buffer behind it
 
 
+def test_a_header_that_undercounts_frames_gives_the_same_arrays(square, monkeypatch):
+    """A header claiming 5 frames of 24: the arrays are traced into several slabs, joined at the end."""
+    reference = extract(square.path, keep_frames=True)
+    extract_module = importlib.import_module("kdlab.codec.extract")
+    real_probe = extract_module.probe
+    monkeypatch.setattr(extract_module, "probe", lambda path: dataclasses.replace(real_probe(path), header_frames=5))
+    reps = extract(square.path, keep_frames=True)
+    for key in ("mv", "residual", "frames", "iframes", "gop_pos"):
+        np.testing.assert_array_equal(getattr(reps, key), getattr(reference, key), err_msg=key)
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file: no permission to test")
 def test_an_unreadable_file_says_so(square, tmp_path):
     locked = tmp_path / "locked.avi"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
 from kdlab.codec import extract, iter_frames, motion, trace
 from kdlab.codec.trace import MotionTracer
+from tests.videos import write_clip
 
 
 def _interior_blocks(square, t, mvs, margin=0):
@@ -275,3 +278,21 @@ def test_codec_benchmark_reports_every_figure(square):
         assert results[key] > 0, key
     assert 0 < results["sample_read_ms"] < 1000
     assert results["goals"]["extract_vs_decode"] == pytest.approx(results["extract_compact_fps"] / results["decode_fps"])
+
+
+def test_long_gops_are_traced_in_pieces_with_the_same_results(tmp_path, monkeypatch):
+    """A 30-frame GOP traced in pieces of 4 frames (carried across pieces by one tracer, pieces of
+    other GOPs traced meanwhile) equals it traced whole."""
+    extract_module = importlib.import_module("kdlab.codec.extract")  # the module, not the function it exports
+    video = write_clip(tmp_path / "long_gops.mp4", frames=75, gop=30)
+    whole = {acc: extract(video, accumulate=acc, keep_frames=True, keep_vectors=True, threads=2) for acc in (True, False)}
+    monkeypatch.setattr(extract_module, "PIECE_FRAMES", 4)
+    pieces = list(extract_module.GopStream(video, threads=2))
+    assert [len(p) for p in pieces[:9]] == [4] * 7 + [2, 4] and [p.starts_gop for p in pieces].count(True) == 3
+    for accumulate, reference in whole.items():
+        reps = extract(video, accumulate=accumulate, keep_frames=True, keep_vectors=True, threads=2)
+        assert reps.frame_types == reference.frame_types == ("I" + "P" * 29) * 2 + "I" + "P" * 14
+        for key in ("iframes", "mv", "residual", "frames"):
+            np.testing.assert_array_equal(getattr(reps, key), getattr(reference, key), err_msg=key)
+        assert all(np.array_equal(a, b) for a, b in zip(reps.vectors, reference.vectors))
+        assert np.abs(reps.mv).max() > 0

@@ -278,6 +278,21 @@ def test_apply_box_normalises_after_resizing_like_before(rep, channels):
         torch.testing.assert_close(out, reference, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("train, crops", [(True, 1), (False, 1), (False, 10)])
+def test_raw_representations_crop_before_mapping_to_images_with_the_same_values(train, crops):
+    """ClipTransform(raw=True) maps only the crop to 8-bit images: bit for bit what mapping first gives."""
+    rng = np.random.default_rng(2)
+    raw = {"iframe": rng.integers(0, 256, (2, 40, 52, 3), dtype=np.uint8),
+           "mv": rng.integers(-128, 128, (2, 40, 52, 2), dtype=np.int8),
+           "residual": rng.integers(-128, 128, (2, 40, 52, 3), dtype=np.int8)}
+    transform = transforms.ClipTransform(size=24, train=train, crops=crops)
+    for seed in range(6):  # flipped and not, several boxes
+        mapped = transform({rep: transforms.to_image(rep, a) for rep, a in raw.items()}, np.random.default_rng(seed))
+        direct = transform(raw, np.random.default_rng(seed), raw=True)
+        for rep in raw:
+            assert torch.equal(mapped[rep], direct[rep]), (rep, seed)
+
+
 def test_validation_split_holds_out_whole_groups_per_class():
     from kdlab.data.splits import VideoRecord, group_of, validation_split
 

@@ -323,7 +323,7 @@ def test_a_distillation_run_builds_each_dataset_once_and_checks_the_cache_once_p
     from kdlab.data.dataset import CompressedVideoDataset
 
     built, checked = [], []
-    original_init, original_check = CompressedVideoDataset.__init__, CompressedVideoDataset._ensure_cache
+    original_init, original_check = CompressedVideoDataset.__init__, CompressedVideoDataset._ensure
 
     def init(self, root, records, *args, **kwargs):
         built.append((kwargs["representations"], kwargs["train"], kwargs["num_segments"]))
@@ -334,7 +334,7 @@ def test_a_distillation_run_builds_each_dataset_once_and_checks_the_cache_once_p
         original_check(self, *args)
 
     monkeypatch.setattr(CompressedVideoDataset, "__init__", init)
-    monkeypatch.setattr(CompressedVideoDataset, "_ensure_cache", check)
+    monkeypatch.setattr(CompressedVideoDataset, "_ensure", check)
     names = json.dumps([str(teachers[r].path) for r in ("iframe", "mv", "residual")])
     trainer.train(_config(synth, tmp_path, "kd3", "distill.loss=avg_kd", f"distill.teachers={names}"))
     assert sorted(built) == sorted([(("iframe",), True, 3), (("iframe",), False, 3), (("iframe",), False, 4),

@@ -31,7 +31,7 @@ def test_prepare_ucf101(raw_ucf, tmp_path, capsys):
     raw, splits = raw_ucf
     out = tmp_path / "ucf"
     args = ["prepare", "ucf101", "--src", str(raw), "--splits", str(splits), "--out", str(out),
-            "--width", "160", "--height", "128", "--workers", "2", "--quiet"]
+            "--width", "160", "--height", "128", "--workers", "2", "--quiet", "--cache"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "prepared splits [1]: 3 videos, 1 could not be re-encoded" in printed
@@ -45,7 +45,8 @@ def test_prepare_ucf101(raw_ucf, tmp_path, capsys):
     assert inputs["mv"].shape == (3, 2, 64, 64) and (label, vid) == (1, "Wave/v_Wave_g01_c01")
     # resumable: a second run re-encodes and decodes nothing
     assert main(args) == 0
-    assert "cache: 0 built, 3 up to date" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "index: 0 built, 3 up to date" in printed and "cache: 0 built, 3 up to date" in printed
 
 
 def test_prepare_hmdb51(tmp_path, samples, capsys):
@@ -67,8 +68,8 @@ def test_cache_command_reports_corrupt_videos(raw_ucf, tmp_path, capsys):
     raw, splits = raw_ucf
     out = tmp_path / "ucf"
     assert main(["prepare", "ucf101", "--src", str(raw), "--splits", str(splits), "--out", str(out),
-                 "--width", "160", "--height", "128", "--no-cache", "--quiet", "--workers", "1"]) == 0
-    assert not (out / "cache").exists()
+                 "--width", "160", "--height", "128", "--quiet", "--workers", "1"]) == 0
+    assert not (out / "cache").exists() and (out / "index" / "Wave" / "v_Wave_g01_c01.json").exists()
     (out / "Wave" / "v_Wave_g01_c01.mp4").write_bytes(b"\x00" * 1000)
     capsys.readouterr()
     assert main(["cache", str(out), "--quiet", "--workers", "1"]) == 0

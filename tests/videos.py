@@ -60,10 +60,10 @@ def write_moving_square(
 
 
 def write_clip(path: Path, codec: str = "mpeg4", width: int = 128, height: int = 96, frames: int = 24,
-               container_format: str | None = None) -> Path:
+               container_format: str | None = None, gop: int = 12) -> Path:
     """A short clip in any codec PyAV can write: a bright square moving 1 px a frame over stripes.
 
-    ``codec="mpeg4"`` writes P-frames only (GOP 12); ``container_format="m4v"`` a raw elementary
+    ``codec="mpeg4"`` writes P-frames only (GOP ``gop``); ``container_format="m4v"`` a raw elementary
     stream, which can be concatenated with another (e.g. of another size)."""
     import av
 
@@ -72,7 +72,7 @@ def write_clip(path: Path, codec: str = "mpeg4", width: int = 128, height: int =
         stream.width, stream.height = width, height
         stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
         if codec == "mpeg4":
-            stream.codec_context.gop_size, stream.codec_context.max_b_frames = 12, 0
+            stream.codec_context.gop_size, stream.codec_context.max_b_frames = gop, 0
         for t in range(frames):
             image = np.zeros((height, width, 3), np.uint8)
             image[..., 1] = (np.arange(width) % 9 * 25)[None]

@@ -1,19 +1,36 @@
-"""``kdlab bench data``: training samples per second from the cache against decoding on the fly.
+"""``kdlab bench data``: training samples per second of the three loaders, side by side, and their disk.
 
-Both paths feed a DataLoader with 2 worker processes the same training samples (3 TSN segments
-of I-frame, motion and residual, CoViAR's crops); "on the fly" decodes the whole video for every
-sample, as pytorch-coviar's loader does. Goal from the data issue: the cache at least 10x faster.
+All three feed a DataLoader with the same worker processes the same training samples (3 TSN
+segments of I-frame, motion and residual, CoViAR's crops):
+
+* ``cache``: every frame's representations decoded once and stored (memory-mapped reads);
+* ``seek``: each sample decodes only its GOPs, from their I-frames to its frames (:mod:`kdlab.codec.seek`);
+* ``decode``: each sample decodes its whole video, as pytorch-coviar's loader does.
+
+Goals (the data issue): seek >= 1/3 of the cache's samples/s and >= 10x whole-clip decoding, its
+index under 1 % of the videos. Samples/s depend on what else the machine runs; the CPU time of one
+sample, measured in this process, hardly does, and is reported beside them. Without a dataset, the bench lays out real clips (the bundled
+samples, or ``--clips DIR``) re-encoded as CoViAR does (MPEG-4 Part 2, 340x256, GOP 12), one class
+per label.
+
+Here every file stays in the page cache; on a full dataset the cache (about 80x the videos) does
+not, so its reads come from disk, while the videos of the seeking loader may still fit in memory.
 """
 
 from __future__ import annotations
 
+import csv
+import re
 import time
 from pathlib import Path
 
+import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from kdlab.data.dataset import CompressedVideoDataset, collate
 from kdlab.representations import REPRESENTATIONS
+
+LOADERS = ("cache", "seek", "decode")
 
 
 def samples_per_second(dataset: CompressedVideoDataset, workers: int, samples: int, batch_size: int = 8) -> float:
@@ -39,11 +56,79 @@ def samples_per_second(dataset: CompressedVideoDataset, workers: int, samples: i
     return seen / (time.perf_counter() - start)
 
 
+def cpu_ms_per_sample(dataset: CompressedVideoDataset, samples: int) -> float:
+    """CPU time (ms, every thread of this process) per training sample, read here without a
+    DataLoader: the cost of a sample itself, which a busy machine does not change as it does
+    samples/s (the first pass over the videos, which opens them, is not counted). Torch runs one
+    thread, as in a DataLoader worker (idle pool threads spinning would count as CPU time)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for index in range(min(len(dataset), samples)):
+            dataset[index]
+        start = time.process_time()
+        for i in range(samples):
+            dataset[i % len(dataset), i + 1]
+        return 1e3 * (time.process_time() - start) / samples
+    finally:
+        torch.set_num_threads(threads)
+
+
+def real_clip_dataset(clips: Path, out: Path, workers: int = 2) -> Path:
+    """Lay the clips of ``clips`` out as UCF-101 under ``out``, re-encoded as CoViAR does.
+
+    With a ``labels.csv`` (``file,dataset,label``, as in the shared clips) the UCF-101 and HMDB-51
+    clips are taken, one class per label; otherwise every video, one class per file.
+    """
+    from kdlab.codec.batch import reencode_pairs
+    from kdlab.codec.encode import EncodeSettings
+    from kdlab.codec.reader import VIDEO_EXTENSIONS
+    from kdlab.data.splits import Split, VideoRecord, write_lists
+    from kdlab.errors import KdlabError
+
+    if (clips / "labels.csv").exists():
+        with open(clips / "labels.csv", newline="") as handle:
+            labelled = {row["file"]: row["label"] for row in csv.DictReader(handle) if row["dataset"] in ("UCF-101", "HMDB-51")}
+    else:
+        labelled = {p.name: p.stem for p in sorted(clips.iterdir()) if p.suffix.lower() in VIDEO_EXTENSIONS}
+    names = {file: re.sub(r"[^A-Za-z0-9]", "", label.title()) for file, label in labelled.items() if (clips / file).exists()}
+    if not names:
+        raise KdlabError(f"{clips}: no UCF-101/HMDB-51 clips (labels.csv) or videos to benchmark")
+    classes = sorted(set(names.values()))
+    pairs, records = [], []
+    for g, (file, name) in enumerate(sorted(names.items()), start=1):
+        rel = f"{name}/v_{name}_g{g:02d}_c01.mp4"
+        pairs.append((clips / file, out / rel))
+        records.append(VideoRecord(rel, classes.index(name)))
+    report = reencode_pairs(pairs, EncodeSettings(), workers=workers, progress=False)
+    if report.failed:
+        raise KdlabError("could not re-encode: " + "; ".join(report.failed.values()))
+    write_lists(out, Split(classes, records, records))
+    return out
+
+
+def _bytes(folder: Path, pattern: str) -> int:
+    return sum(p.stat().st_size for p in folder.rglob(pattern) if p.is_file())
+
+
 def run(root: str | Path, list_file: str = "trainlist01.txt", size: int = 112, workers: int = 2, samples: int = 200) -> dict:
+    """Samples/s of each loader on ``root``'s ``list_file`` and the disk each needs."""
+    root = Path(root)
     kwargs = dict(representations=REPRESENTATIONS, num_segments=3, train=True, size=size, progress=False)
-    cached = CompressedVideoDataset(root, list_file, **kwargs)
-    fly = CompressedVideoDataset(root, list_file, decode_on_the_fly=True, **kwargs)
-    cache_rate = samples_per_second(cached, workers, samples)
-    fly_rate = samples_per_second(fly, workers, max(64, samples // 4))
-    return {"root": str(root), "workers": workers, "size": size, "cache_samples_per_s": cache_rate,
-            "on_the_fly_samples_per_s": fly_rate, "speedup": cache_rate / fly_rate}
+    datasets = {loader: CompressedVideoDataset(root, list_file, loader=loader, **kwargs) for loader in LOADERS}
+    counts = {"cache": samples, "seek": samples, "decode": max(32, samples // 8)}  # whole-clip decoding is slow
+    rates = {loader: samples_per_second(datasets[loader], workers, counts[loader]) for loader in LOADERS}
+    cpu = {loader: cpu_ms_per_sample(datasets[loader], max(8, counts[loader] // 2)) for loader in LOADERS}
+    frames = sum(len(datasets["seek"]._source(r).gop_pos) for r in datasets["seek"].records)
+    videos = sum((root / r.relpath).stat().st_size for r in datasets["seek"].records)
+    disk = {"videos": videos, "index": _bytes(datasets["seek"].index_dir, "*.json"),
+            "cache": _bytes(datasets["cache"].cache_dir, "*.npy")}
+    return {
+        "root": str(root), "workers": workers, "size": size, "videos": len(datasets["seek"]), "frames": frames,
+        **{f"{loader}_samples_per_s": rate for loader, rate in rates.items()},
+        **{f"{loader}_cpu_ms_per_sample": ms for loader, ms in cpu.items()},
+        **{f"{name}_bytes": value for name, value in disk.items()},
+        "goals": {"seek_vs_cache": rates["seek"] / rates["cache"], "seek_vs_decode": rates["seek"] / rates["decode"],
+                  "seek_vs_cache_cpu": cpu["cache"] / cpu["seek"], "seek_vs_decode_cpu": cpu["decode"] / cpu["seek"],
+                  "index_share_of_videos": disk["index"] / videos},
+    }

@@ -11,16 +11,19 @@ from kdlab.cli.arguments import bounded_int
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("bench", help="benchmarks: codec (decode, extraction, flow, sample reads), data (cache vs decoding), "
-                       "train (GPU step: loading, forward/backward, whole step), distill (KD epoch cost)")
+    p = subparsers.add_parser("bench", help="benchmarks: codec (decode, extraction, flow, sample reads), data (cache vs seeking "
+                       "vs decoding), train (GPU step: loading, forward/backward, whole step), distill (KD epoch cost)")
     sub = p.add_subparsers(dest="bench", metavar="WHAT", required=True)
     c = sub.add_parser("codec", help="frames per second of decoding, extraction and Farneback flow; sample read time")
     c.add_argument("video", nargs="?", help="a video (default: a bundled sample re-encoded to 340x256)")
     c.add_argument("--repeats", type=int, default=5, help="runs of each measurement; the fastest counts (default 5)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(handler=_codec)
-    d = sub.add_parser("data", help="training samples/s from the cache vs decoding on the fly (2 workers)")
-    d.add_argument("root", nargs="?", help="a dataset folder (default: the tiny synthetic set, generated in a temp folder)")
+    d = sub.add_parser("data", help="training samples/s of the cache, GOP-seeking and whole-clip decoding loaders, side by side")
+    d.add_argument("root", nargs="?", help="a dataset folder (its cache and index are built there; default: real clips "
+                   "re-encoded at 340x256 in a temp folder)")
+    d.add_argument("--clips", default=None, help="without ROOT: a folder of clips (default: the bundled samples; with a "
+                   "labels.csv, its UCF-101 and HMDB-51 clips)")
     d.add_argument("--list", default="trainlist01.txt")
     d.add_argument("--size", type=bounded_int(16), default=112)
     d.add_argument("--workers", type=int, default=2)
@@ -79,22 +82,28 @@ def _codec(args) -> int:
 
 
 def _data(args) -> int:
-    from kdlab.bench.data import run
+    from kdlab.bench.data import LOADERS, real_clip_dataset, run
+    from kdlab.paths import samples_dir
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = args.root
-        if root is None:
-            from kdlab.data.synthetic import PRESETS, generate
-
-            root = generate(Path(tmp) / "synthetic", PRESETS["default"], progress=False)
+        root = args.root or real_clip_dataset(Path(args.clips) if args.clips else samples_dir(), Path(tmp) / "clips", args.workers)
         results = run(root, args.list, args.size, args.workers, args.samples)
     if args.json:
         print(json.dumps(results, indent=1))
         return 0
-    print(f"dataset: {results['root']} ({results['workers']} workers, {results['size']} px, I-frame + MV + residual x 3 segments)")
-    print(f"from the cache      {results['cache_samples_per_s']:8.1f} samples/s")
-    print(f"decoding on the fly {results['on_the_fly_samples_per_s']:8.1f} samples/s")
-    print(f"speed-up {results['speedup']:.1f}x (goal >= 10x)")
+    goals, frames, mib = results["goals"], results["frames"], 2**20
+    print(f"dataset: {results['root']} ({results['videos']} videos, {frames} frames; {results['workers']} workers, "
+          f"{results['size']} px, I-frame + MV + residual x 3 segments)")
+    labels = {"cache": "cache (stored representations)", "seek": "seek (decode the GOPs)", "decode": "decode the whole clip"}
+    for loader in LOADERS:
+        rate = results[f"{loader}_samples_per_s"]
+        print(f"{labels[loader]:32s} {rate:8.1f} samples/s  ({rate / max(results['workers'], 1):6.1f} per worker)  "
+              f"CPU {results[f'{loader}_cpu_ms_per_sample']:6.1f} ms/sample")
+    print(f"seek / cache  = {goals['seek_vs_cache']:.2f} samples/s, {goals['seek_vs_cache_cpu']:.2f} CPU (goal >= 0.33); "
+          f"seek / decode = {goals['seek_vs_decode']:.1f}x samples/s, {goals['seek_vs_decode_cpu']:.1f}x CPU (goal >= 10x)")
+    print(f"disk: videos {results['videos_bytes'] / mib:.1f} MiB ({results['videos_bytes'] / frames / 1024:.1f} KiB/frame), "
+          f"index {results['index_bytes'] / 1024:.1f} KiB ({100 * goals['index_share_of_videos']:.2f} % of the videos, goal < 1 %), "
+          f"cache {results['cache_bytes'] / mib:.1f} MiB ({results['cache_bytes'] / results['videos_bytes']:.0f}x the videos)")
     return 0
 
 

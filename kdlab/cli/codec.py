@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
-from kdlab.codec.batch import reencode_tree
-from kdlab.codec.encode import EncodeSettings
-from kdlab.codec.export import export_npz
-from kdlab.codec.inspect import format_report, inspect_video
+#: ``EncodeSettings()``'s values, for the help text: the codec (numba, PyAV) is imported only by the
+#: command that runs, so that ``kdlab --help`` starts fast (tests/test_codec_cli.py checks they agree).
+ENCODE_DEFAULTS = {"width": 340, "height": 256, "gop": 12, "qscale": 1}
 
 
 def register(subparsers) -> None:
-    defaults = EncodeSettings()
+    defaults = argparse.Namespace(**ENCODE_DEFAULTS)
     p = subparsers.add_parser(
         "reencode",
         help="re-encode videos as CoViAR expects (MPEG-4 Part 2, no B-frames, GOP 12, 340x256)",
@@ -46,10 +46,14 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--accumulate", action="store_true", help="trace motion and residual back to the I-frame")
     p.add_argument("--reencode", action="store_true", help="re-encode a B-frame video first instead of failing")
+    p.add_argument("--compress", action="store_true", help="deflate the arrays (several times slower; default: stored)")
     p.set_defaults(handler=_export)
 
 
 def _reencode(args) -> int:
+    from kdlab.codec.batch import reencode_tree
+    from kdlab.codec.encode import EncodeSettings
+
     settings = EncodeSettings(
         width=args.width, height=args.height, gop=args.gop, qscale=args.qscale, fps=args.fps
     )
@@ -61,6 +65,8 @@ def _reencode(args) -> int:
 
 
 def _inspect(args) -> int:
+    from kdlab.codec.inspect import format_report, inspect_video
+
     report = inspect_video(args.video)
     if args.json:
         print(json.dumps(report, indent=1))
@@ -70,6 +76,8 @@ def _inspect(args) -> int:
 
 
 def _export(args) -> int:
-    out = export_npz(args.video, args.out, accumulate=args.accumulate, reencode=args.reencode)
+    from kdlab.codec.export import export_npz
+
+    out = export_npz(args.video, args.out, accumulate=args.accumulate, reencode=args.reencode, compress=args.compress)
     print(f"wrote {out}")
     return 0

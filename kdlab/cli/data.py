@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
-from kdlab.codec.encode import EncodeSettings
-from kdlab.data.cache import CacheSettings, build_cache
-from kdlab.data.prepare import PARSERS, prepare
-from kdlab.data.splits import read_class_index, read_list
 from kdlab.errors import KdlabError
+
+#: :data:`kdlab.data.prepare.PARSERS`'s names (the data and codec modules are imported only by the
+#: command that runs, so that ``kdlab --help`` starts fast; tests/test_codec_cli.py checks they agree).
+DATASETS = ("hmdb51", "ucf101")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "prepare",
-        help="re-encode UCF-101/HMDB-51, write the split lists and build the cache (resumable)",
+        help="re-encode UCF-101/HMDB-51, write the split lists and index the videos (resumable)",
         description="Re-encodes the videos of all three official splits as CoViAR does, writes classInd.txt and "
-        "train/testlist0{1,2,3}.txt (UCF-101 format) under --out and builds --out/cache. Rerun to resume.",
+        "train/testlist0{1,2,3}.txt (UCF-101 format) under --out and indexes their key frames under --out/index for "
+        "the GOP-seeking loader (data.loader=seek: the videos are all it reads). --cache also builds --out/cache "
+        "(data.loader=cache: faster loading, about 1 TB for UCF-101). Rerun to resume.",
     )
-    p.add_argument("dataset", choices=sorted(PARSERS))
+    p.add_argument("dataset", choices=DATASETS)
     p.add_argument("--src", required=True, help="the unpacked videos (RAW/<class>/<video>.avi)")
     p.add_argument("--splits", required=True, help="folder of the official split files")
     p.add_argument("--out", required=True, help="the dataset folder to write")
     p.add_argument("--width", type=int, default=340)
     p.add_argument("--height", type=int, default=256)
+    p.add_argument("--cache", action="store_true", help="also build the representation cache (data.loader=cache)")
     p.add_argument("--no-accumulate", action="store_true", help="cache per-frame instead of accumulated motion")
-    p.add_argument("--no-cache", action="store_true", help="stop after re-encoding and the lists")
+    p.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(handler=_prepare)
@@ -47,10 +51,14 @@ def register(subparsers) -> None:
 
 
 def _prepare(args) -> int:
+    from kdlab.codec.encode import EncodeSettings
+    from kdlab.data.cache import CacheSettings
+    from kdlab.data.prepare import prepare
+
     report = prepare(
         args.dataset, args.src, args.splits, args.out,
         settings=EncodeSettings(width=args.width, height=args.height),
-        cache=None if args.no_cache else CacheSettings(accumulate=not args.no_accumulate),
+        cache=CacheSettings(accumulate=not args.no_accumulate) if args.cache and not args.no_cache else None,
         workers=args.workers, progress=not args.quiet,
     )
     print(report.summary())
@@ -58,6 +66,9 @@ def _prepare(args) -> int:
 
 
 def _cache(args) -> int:
+    from kdlab.data.cache import CacheSettings, build_cache
+    from kdlab.data.splits import read_class_index, read_list
+
     root = Path(args.root)
     classes = read_class_index(root / "classInd.txt")
     lists = [root / name for name in args.lists] if args.lists else sorted(root.glob("*list0*.txt"))

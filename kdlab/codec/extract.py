@@ -1,12 +1,12 @@
 """Decode a video once into CoViAR's three representations for every frame.
 
-:func:`extract` decodes the frames in order and hands each finished GOP (its I-frame, then its
+:class:`GopStream` decodes the frames in order and hands each finished GOP (its I-frame, then its
 P-frames' vectors and pixels) to a thread that traces it (:class:`~kdlab.codec.trace.MotionTracer`;
 see :mod:`kdlab.codec.motion` for the conventions). GOPs are independent, so several are traced at
-once while decoding goes on; each writes only its own slots of the output arrays. The result, a
-:class:`Representations`, holds every frame's motion field and residual, so that drawing any
-(GOP, position) sample later costs an array lookup, never a new decode (CoViAR's loader
-re-parses the whole file for every sample).
+once while decoding goes on, and they come out in order, a GOP (or a piece of a long one) at a
+time (:class:`GopPiece`): memory stays bounded whatever the video's length (``kdlab export`` and the
+cache write each piece as it comes). :func:`extract` collects them into a :class:`Representations` that holds every frame's
+motion field and residual, so that drawing any (GOP, position) sample later costs an array lookup.
 
 Two precisions:
 
@@ -29,14 +29,16 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 
-from kdlab.codec.reader import iter_frames, probe, require_motion_vectors
+from kdlab.codec.reader import MV_FIELDS, iter_frames, probe, require_motion_vectors
 from kdlab.codec.trace import MotionTracer, block_motion
 from kdlab.errors import BFramesError, NoMotionVectorsError, VideoError
 
 PRECISIONS = ("exact", "compact")
+T = TypeVar("T")
 
 
 @dataclass
@@ -103,53 +105,97 @@ class Representations:
 MAX_PREALLOCATED = 4096
 
 
-class _FrameBuffer:
-    """Preallocated, zero-filled ``(capacity, *shape)`` storage for per-frame arrays; grows by doubling.
+def gop_layout(frame_types: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(gop_index, gop_pos)``, both ``(N,) int32``, of frames typed ``"IPP...IPP..."``: the GOP of
+    each frame and its position in it (0 at the I-frame). The first frame must be an I-frame."""
+    is_key = np.frombuffer(frame_types.encode(), np.uint8) == ord("I")
+    gop_index = np.cumsum(is_key, dtype=np.int32) - 1
+    starts = np.flatnonzero(is_key)
+    gop_pos = np.arange(len(frame_types), dtype=np.int32) - starts[gop_index].astype(np.int32)
+    return gop_index, gop_pos
 
-    Zero-filled so that the I-frame slots of motion and residual need no writing (``np.zeros``
-    maps zero pages lazily).
-    """
 
-    def __init__(self, capacity: int, shape: tuple[int, ...], dtype):
-        self.array = np.zeros((max(capacity, 1), *shape), dtype)
-        self.size = 0
-
-    def reserve(self) -> int:
-        """Index of the next frame's slot; grows the array when full (callers with writers pending must
-        wait for them first: :meth:`needs_growth`)."""
-        if self.needs_growth():
-            grown = np.zeros((2 * len(self.array), *self.array.shape[1:]), self.array.dtype)
-            grown[: self.size] = self.array[: self.size]
-            self.array = grown
-        self.size += 1
-        return self.size - 1
-
-    def needs_growth(self) -> bool:
-        return self.size == len(self.array)
-
-    def result(self) -> np.ndarray:
-        return self.array[: self.size]
+#: Frames per piece: a GOP longer than this (a real clip's GOP may be hundreds of frames) is traced
+#: and handed out in pieces of this many frames, so that memory stays bounded whatever its length.
+PIECE_FRAMES = 12
 
 
 @dataclass
-class _Gop:
-    """One GOP's decoded frames, waiting to be traced: the I-frame, then the vectors and pixels of
-    each P-frame, whose slots in the output arrays are ``first, first + 1, ...``."""
+class GopPiece:
+    """Consecutive frames of one GOP, traced: the whole GOP, or ``PIECE_FRAMES`` of a longer one.
+
+    Attributes:
+        first: the index of its first frame among the video's frames.
+        starts_gop: whether it begins at the GOP's I-frame (whose motion and residual rows are zero).
+        iframe: ``(H, W, 3) uint8`` its GOP's I-frame.
+        mv: ``(n, H, W, 2)`` motion, int16 (exact) or int8 (compact).
+        residual: ``(n, H, W, 3)``, likewise.
+        frames: ``(n, H, W, 3) uint8`` the decoded frames, when asked for.
+        vectors: FFmpeg's raw ``(M, 10)`` vectors of each of the n frames (``(0, 10)`` for the
+            I-frame), when asked for.
+    """
+
+    first: int
+    starts_gop: bool
+    iframe: np.ndarray
+    mv: np.ndarray
+    residual: np.ndarray
+    frames: np.ndarray | None = None
+    vectors: list[np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.mv)
+
+
+@dataclass
+class _GopState:
+    """What the pieces of one GOP share: its I-frame, the tracer that carries the traces from one
+    piece to the next, and the last piece submitted (the next one waits for it)."""
 
     iframe: np.ndarray
+    tracer: MotionTracer | None = None
+    last: Future | None = None
+
+
+@dataclass
+class _DecodedPiece:
+    """A piece's decoded frames, waiting to be traced: each P-frame's vectors and pixels."""
+
+    gop: _GopState
     first: int
+    starts_gop: bool
     vectors: list[np.ndarray] = field(default_factory=list)
     frames: list[np.ndarray] = field(default_factory=list)
 
+    def __len__(self) -> int:
+        return int(self.starts_gop) + len(self.frames)
 
-def _trace_gop(gop: _Gop, accumulate: bool, mv: np.ndarray, residual: np.ndarray) -> None:
-    """Motion and residual of every P-frame of ``gop``, written (clipped to their type) into its
-    slots of ``mv`` and ``residual``. The tracing kernel releases the GIL, so this runs beside decoding."""
+
+def _trace(piece: _DecodedPiece, previous: Future | None, accumulate: bool, dtype, keep_frames: bool,
+           keep_vectors: bool, out: tuple[np.ndarray, np.ndarray] | None = None) -> GopPiece:
+    """Motion and residual of every P-frame of ``piece`` (clipped to ``dtype``; into ``out``, zero-filled
+    ``(n, H, W, 2)`` and ``(n, H, W, 3)`` arrays, when given), after the GOP's ``previous`` piece
+    (whose tracer it continues; it was submitted first, so it is running or done). The tracing
+    kernel releases the GIL, so this runs beside decoding."""
+    if previous is not None:
+        previous.result()
+    gop = piece.gop
     height, width = gop.iframe.shape[:2]
-    tracer = MotionTracer(height, width, accumulate)
-    tracer.start_gop(gop.iframe)
-    for k, (vectors, rgb) in enumerate(zip(gop.vectors, gop.frames)):
-        tracer.step(block_motion(vectors, height, width), rgb, mv[gop.first + k], residual[gop.first + k])
+    if piece.starts_gop:
+        gop.tracer = MotionTracer(height, width, accumulate)
+        gop.tracer.start_gop(gop.iframe)
+    if out is None:
+        out = np.zeros((len(piece), height, width, 2), dtype), np.zeros((len(piece), height, width, 3), dtype)
+    mv, residual = out
+    for k, (vectors, rgb) in enumerate(zip(piece.vectors, piece.frames), start=int(piece.starts_gop)):
+        gop.tracer.step(block_motion(vectors, height, width), rgb, mv[k], residual[k])
+    lead_frames = [gop.iframe] if piece.starts_gop else []
+    lead_vectors = [np.zeros((0, len(MV_FIELDS)), np.int32)] if piece.starts_gop else []
+    return GopPiece(
+        first=piece.first, starts_gop=piece.starts_gop, iframe=gop.iframe, mv=mv, residual=residual,
+        frames=np.stack(lead_frames + piece.frames) if keep_frames else None,
+        vectors=lead_vectors + piece.vectors if keep_vectors else None,
+    )
 
 
 def default_threads() -> int:
@@ -164,6 +210,143 @@ def default_threads() -> int:
     return max(1, min(3, usable - 1))
 
 
+class GopStream:
+    """A video's frames, decoded and traced in order, one :class:`GopPiece` at a time.
+
+    This thread decodes; ``threads`` others trace the pieces already decoded (pieces of different
+    GOPs at once: each GOP starts at an I-frame; the pieces of one GOP in turn). At most
+    ``2 x threads`` pieces of at most :data:`PIECE_FRAMES` frames wait at once, so memory stays
+    bounded whatever the length of the video or of its GOPs: ``kdlab export``, the cache and
+    :func:`extract` all read videos through it.
+
+    >>> stream = GopStream("clip.mp4", precision="compact")     # doctest: +SKIP
+    >>> for piece in stream: ...                                 # doctest: +SKIP
+    >>> stream.frame_types, stream.skipped_leading               # doctest: +SKIP
+
+    After a complete iteration, :attr:`frame_types` (one letter per frame) and
+    :attr:`skipped_leading` (frames before the first I-frame, which have no reference) describe the
+    video. The checks that need the whole video (too short, no motion vectors at all) raise at the
+    end of the iteration.
+
+    Raises:
+        BFramesError: the video has B-frames (during the iteration).
+        NoMotionVectorsError: its codec (at construction) or every one of its P-frames (at the end)
+            carries no motion vectors.
+        VideoError: the file is unusable, changes size, or is too short for one GOP.
+    """
+
+    def __init__(self, path: str | Path, *, accumulate: bool = True, precision: str = "exact",
+                 keep_frames: bool = False, keep_vectors: bool = False, threads: int | None = None,
+                 allocate: Callable[[int, tuple[int, int]], tuple[np.ndarray, np.ndarray]] | None = None):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.path = Path(path)
+        self.info = probe(self.path)
+        require_motion_vectors(self.path, self.info.codec)
+        self.accumulate, self.precision = accumulate, precision
+        self.dtype = np.int16 if precision == "exact" else np.int8
+        self.keep_frames, self.keep_vectors = keep_frames, keep_vectors
+        self.threads = default_threads() if threads is None else max(1, int(threads))
+        # allocate(n, (H, W)): zero-filled motion and residual arrays for a piece of n frames to be
+        # traced into (:func:`extract` hands out slices of its final arrays: no copy); default: new ones
+        self.allocate = allocate
+        self.skipped_leading = 0
+        self._types: list[str] = []
+        self._any_vectors = False  # set at the first P-frame that carries a motion vector
+
+    @property
+    def frame_types(self) -> str:
+        return "".join(self._types)
+
+    def __iter__(self) -> Iterator[GopPiece]:
+        pending: deque[Future] = deque()
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="kdlab-trace") as pool:
+            try:
+                for piece in self._decoded_pieces():
+                    gop = piece.gop
+                    out = self.allocate(len(piece), gop.iframe.shape[:2]) if self.allocate else None
+                    gop.last = pool.submit(_trace, piece, gop.last, self.accumulate, self.dtype, self.keep_frames,
+                                           self.keep_vectors, out)
+                    pending.append(gop.last)
+                    while len(pending) >= 2 * self.threads:  # bounded; a worker's error surfaces here
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
+        self._check_complete()
+
+    def _decoded_pieces(self) -> Iterator[_DecodedPiece]:
+        path, shape, piece = self.path, None, None
+        for frame in iter_frames(path, rgb=True, mvs=True, decoder_threads=1):
+            rgb = frame.rgb
+            if shape is None:
+                shape = rgb.shape[:2]
+            elif rgb.shape[:2] != shape:
+                raise VideoError(
+                    path, f"changes size at frame {frame.index}: {rgb.shape[1]}x{rgb.shape[0]} after "
+                    f"{shape[1]}x{shape[0]}; motion fields need one size",
+                    f"re-encode it to one size: `kdlab reencode {path} --out DIR`")
+            if frame.pict_type != "I" and piece is None:  # P-frames before the first I-frame have no reference
+                self.skipped_leading += 1
+                continue
+            if frame.pict_type == "I":
+                if piece is not None:
+                    yield piece
+                piece = _DecodedPiece(_GopState(rgb), first=len(self._types), starts_gop=True)
+            else:
+                if len(piece) == PIECE_FRAMES:
+                    yield piece
+                    piece = _DecodedPiece(piece.gop, first=len(self._types), starts_gop=False)
+                piece.vectors.append(frame.mvs)
+                piece.frames.append(rgb)
+                self._any_vectors = self._any_vectors or len(frame.mvs) > 0
+            self._types.append(frame.pict_type)
+        if piece is not None:
+            yield piece
+
+    def _check_complete(self) -> None:
+        path, types = self.path, self._types
+        if not types or "P" not in types:
+            raise VideoError(
+                path,
+                f"is too short for one GOP: {len(types)} decodable frame(s), "
+                f"{'no P-frame' if types else 'no I-frame'} (kdlab needs an I-frame followed by at least one P-frame)",
+                "use a longer clip; a still image or a single key frame has no motion",
+            )
+        if not self._any_vectors:
+            raise NoMotionVectorsError(
+                path, f"none of its {types.count('P')} P-frames carries a motion vector ({self.info.codec}); its motion "
+                "would read as zero everywhere", f"re-encode it: `kdlab reencode {path} --out DIR`")
+        if self.info.codec == "h264":
+            warnings.warn(
+                f"{path}: H.264 may predict from several past frames; kdlab assumes the previous one (CoViAR's "
+                f"model), so these representations approximate. For exact ones: `kdlab reencode {path} --out DIR`",
+                stacklevel=4,
+            )
+
+
+def read_reencoding(path: str | Path, reencode: bool, read: Callable[[Path], T]) -> T:
+    """``read(path)``; when that finds B-frames or no motion vectors and ``reencode`` is True,
+    ``read`` a re-encoded copy instead (MPEG-4 Part 2, no B-frames, GOP 12, the source's size),
+    made in a temporary folder that is removed afterwards."""
+    try:
+        return read(Path(path))
+    except (BFramesError, NoMotionVectorsError):
+        if not reencode:
+            raise
+    from kdlab.codec.encode import EncodeSettings, reencode_file
+
+    info = probe(path)
+    settings = EncodeSettings(width=info.width - info.width % 2, height=info.height - info.height % 2)
+    tmp = Path(tempfile.mkdtemp(prefix="kdlab-reencode-"))
+    try:
+        return read(reencode_file(path, tmp / (Path(path).stem + ".mp4"), settings))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def extract(
     path: str | Path,
     *,
@@ -176,6 +359,8 @@ def extract(
 ) -> Representations:
     """Decode ``path`` once and compute I-frames, motion fields and residuals of all frames.
 
+    Every frame is kept in memory: for long videos, iterate over a :class:`GopStream` instead.
+
     Args:
         accumulate: trace motion and residual back to the GOP's I-frame (CoViAR's default).
         precision: ``"exact"`` (int16) or ``"compact"`` (int8, clipped; see the module docstring).
@@ -184,8 +369,8 @@ def extract(
         reencode: when the video has B-frames or no motion vectors (VP8, HEVC, GIF, ...), re-encode
             it (MPEG-4 Part 2, no B-frames, GOP 12, the source's size) in a temporary folder and
             extract that, instead of raising.
-        threads: how many threads trace GOPs (each GOP is independent: it starts at an I-frame)
-            while this thread decodes; None: :func:`default_threads`. The results do not depend on it.
+        threads: how many threads trace GOPs while this thread decodes; None:
+            :func:`default_threads`. The results do not depend on it.
 
     Raises:
         BFramesError: the video has B-frames and ``reencode`` is False.
@@ -193,130 +378,69 @@ def extract(
             (and ``reencode`` is False).
         VideoError: the file is unusable or too short for one GOP (an I-frame and a P-frame).
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    try:
-        return _extract(Path(path), accumulate, precision, keep_frames, keep_vectors, threads)
-    except (BFramesError, NoMotionVectorsError):
-        if not reencode:
-            raise
-    from kdlab.codec.encode import EncodeSettings, reencode_file
-
-    info = probe(path)
-    settings = EncodeSettings(width=info.width - info.width % 2, height=info.height - info.height % 2)
-    tmp = Path(tempfile.mkdtemp(prefix="kdlab-reencode-"))
-    try:
-        copy = reencode_file(path, tmp / (Path(path).stem + ".mp4"), settings)
-        reps = _extract(copy, accumulate, precision, keep_frames, keep_vectors, threads)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    reps.source = str(path)
+    options = dict(accumulate=accumulate, precision=precision, keep_frames=keep_frames, keep_vectors=keep_vectors, threads=threads)
+    reps = read_reencoding(path, reencode, lambda p: _collect(p, options))
+    if Path(reps.path) != Path(path):  # a re-encoded copy was read
+        reps.source = str(path)
     return reps
 
 
-def _extract(path: Path, accumulate, precision, keep_frames, keep_vectors, threads) -> Representations:
-    info = probe(path)
-    require_motion_vectors(path, info.codec)
+class _Slabs:
+    """Zero-filled ``(capacity, *row_shape)`` arrays handed out a block of rows at a time.
+
+    A block never moves once handed out (tracing threads write into it): when a slab is full the
+    next one is allocated, and only a video longer than its first slab is copied once, at the end.
+    """
+
+    def __init__(self, capacity: int, dtype):
+        self.capacity, self.dtype = max(capacity, 1), dtype
+        self.slabs: list[np.ndarray] = []
+        self.used: list[int] = []
+
+    def take(self, rows: int, row_shape: tuple[int, ...]) -> np.ndarray:
+        if not self.slabs or self.used[-1] + rows > len(self.slabs[-1]):  # each new slab doubles the room
+            self.slabs.append(np.zeros((max(self.capacity, rows, sum(self.used)), *row_shape), self.dtype))
+            self.used.append(0)
+        start = self.used[-1]
+        self.used[-1] += rows
+        return self.slabs[-1][start : start + rows]
+
+    def result(self) -> np.ndarray:
+        parts = [slab[:used] for slab, used in zip(self.slabs, self.used)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _collect(path: Path, options: dict) -> Representations:
+    """Every frame of ``path`` (extracted with ``options``) in one :class:`Representations`: the
+    pieces are traced straight into slices of the result's arrays."""
+    stream = GopStream(path, **options)
     # the header's frame count only sizes the first allocation, and a damaged header can claim
-    # billions: never trust it beyond MAX_PREALLOCATED frames (the buffers grow as needed)
-    capacity = min(info.header_frames or 64, MAX_PREALLOCATED)
-    store = np.int16 if precision == "exact" else np.int8
-    threads = default_threads() if threads is None else max(1, int(threads))
-    types: list[str] = []
-    gop_index: list[int] = []
-    gop_pos: list[int] = []
-    iframes: list[np.ndarray] = []
-    vectors: list[np.ndarray] = []
-    skipped = position = 0
-    buffers = gop = None
-    pending: deque[Future] = deque()
-    any_vectors = False  # set at the first P-frame that carries a motion vector
-
-    def submit(pool, gop):
-        # Bounded: at most two GOPs per thread wait in memory; a worker's error surfaces here.
-        while len(pending) >= 2 * threads:
-            pending.popleft().result()
-        pending.append(pool.submit(_trace_gop, gop, accumulate, buffers[0].array, buffers[1].array))
-
-    with ThreadPoolExecutor(threads, thread_name_prefix="kdlab-trace") as pool:
-        try:
-            for frame in iter_frames(path, rgb=True, mvs=True, decoder_threads=1):
-                rgb = frame.rgb
-                if buffers is not None and rgb.shape[:2] != shape:
-                    raise VideoError(
-                        path, f"changes size at frame {frame.index}: {rgb.shape[1]}x{rgb.shape[0]} after "
-                        f"{shape[1]}x{shape[0]}; motion fields need one size",
-                        f"re-encode it to one size: `kdlab reencode {path} --out DIR`")
-                if buffers is None:
-                    shape = rgb.shape[:2]
-                    buffers = (
-                        _FrameBuffer(capacity, (*shape, 2), store),
-                        _FrameBuffer(capacity, (*shape, 3), store),
-                        _FrameBuffer(capacity if keep_frames else 0, (*shape, 3), np.uint8),
-                    )
-                if frame.pict_type != "I" and not iframes:  # P-frames before the first I-frame have no reference
-                    skipped += 1
-                    continue
-                if buffers[0].needs_growth():  # the arrays move: let the pending GOPs finish writing first
-                    while pending:
-                        pending.popleft().result()
-                slot = buffers[0].reserve()
-                buffers[1].reserve()
-                if frame.pict_type == "I":
-                    if gop is not None and gop.frames:
-                        submit(pool, gop)
-                    gop, position = _Gop(rgb, first=slot + 1), 0
-                    iframes.append(rgb)
-                else:
-                    position += 1
-                    gop.vectors.append(frame.mvs)
-                    any_vectors = any_vectors or (frame.mvs is not None and len(frame.mvs) > 0)
-                    gop.frames.append(rgb)
-                types.append(frame.pict_type)
-                gop_index.append(len(iframes) - 1)
-                gop_pos.append(position)
-                if keep_frames:
-                    buffers[2].array[buffers[2].reserve()] = rgb
-                if keep_vectors:
-                    vectors.append(frame.mvs if frame.mvs is not None else np.zeros((0, 10), np.int32))
-            if gop is not None and gop.frames:
-                submit(pool, gop)
-            while pending:
-                pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
-
-    if not types or "P" not in types:
-        raise VideoError(
-            path,
-            f"is too short for one GOP: {len(types)} decodable frame(s), "
-            f"{'no P-frame' if types else 'no I-frame'} (kdlab needs an I-frame followed by at least one P-frame)",
-            "use a longer clip; a still image or a single key frame has no motion",
-        )
-    if not any_vectors:
-        raise NoMotionVectorsError(
-            path, f"none of its {types.count('P')} P-frames carries a motion vector ({info.codec}); its motion "
-            "would read as zero everywhere", f"re-encode it: `kdlab reencode {path} --out DIR`")
-    if info.codec == "h264":
-        warnings.warn(
-            f"{path}: H.264 may predict from several past frames; kdlab assumes the previous one (CoViAR's "
-            f"model), so these representations approximate. For exact ones: `kdlab reencode {path} --out DIR`",
-            stacklevel=3,
-        )
+    # billions: never trust it beyond MAX_PREALLOCATED frames (more slabs are added as needed)
+    capacity = min(stream.info.header_frames or 64, MAX_PREALLOCATED)
+    mv, residual = _Slabs(capacity, stream.dtype), _Slabs(capacity, stream.dtype)
+    frames = _Slabs(capacity, np.uint8) if stream.keep_frames else None
+    stream.allocate = lambda rows, size: (mv.take(rows, (*size, 2)), residual.take(rows, (*size, 3)))
+    iframes, vectors = [], []
+    for piece in stream:
+        if piece.starts_gop:
+            iframes.append(piece.iframe)
+        if frames is not None:
+            frames.take(len(piece), piece.frames.shape[1:])[:] = piece.frames
+        vectors.extend(piece.vectors or ())
+    gop_index, gop_pos = gop_layout(stream.frame_types)
     return Representations(
-        path=str(path),
-        codec=info.codec,
-        fps=info.fps,
-        frame_types="".join(types),
-        gop_index=np.asarray(gop_index, np.int32),
-        gop_pos=np.asarray(gop_pos, np.int32),
+        path=str(stream.path),
+        codec=stream.info.codec,
+        fps=stream.info.fps,
+        frame_types=stream.frame_types,
+        gop_index=gop_index,
+        gop_pos=gop_pos,
         iframes=np.stack(iframes),
-        mv=buffers[0].result(),
-        residual=buffers[1].result(),
-        accumulate=accumulate,
-        precision=precision,
-        frames=buffers[2].result() if keep_frames else None,
-        vectors=vectors if keep_vectors else None,
-        skipped_leading=skipped,
+        mv=mv.result(),
+        residual=residual.result(),
+        accumulate=stream.accumulate,
+        precision=stream.precision,
+        frames=frames.result() if frames is not None else None,
+        vectors=vectors if stream.keep_vectors else None,
+        skipped_leading=stream.skipped_leading,
     )

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from kdlab.atomic import replacing
-from kdlab.codec.extract import Representations
+from kdlab.codec.extract import GopStream, Representations, gop_layout
+from kdlab.codec.npyfile import NpyWriter
 from kdlab.errors import KdlabError
 
 FORMAT_VERSION = 1
@@ -61,20 +62,45 @@ def save(reps: Representations, folder: str | Path, settings: dict | None = None
         }
         for name, array in arrays.items():
             np.save(tmp / f"{name}.npy", array)
-        files = {name: _fingerprint(tmp / f"{name}.npy") for name in arrays}
-        source = reps.source or reps.path
-        meta = {
-            "format": FORMAT_VERSION,
-            "source": source_signature(source) if Path(source).exists() else {"path": str(source)},
-            "settings": {"accumulate": reps.accumulate, **(settings or {})},
-            "codec": reps.codec,
-            "fps": reps.fps,
-            "frame_types": reps.frame_types,
-            "skipped_leading": reps.skipped_leading,
-            "arrays": files,
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        _write_meta(tmp, reps.source or reps.path, {"accumulate": reps.accumulate, **(settings or {})},
+                    reps.codec, reps.fps, reps.frame_types, reps.skipped_leading)
     return folder
+
+
+def save_stream(stream: GopStream, folder: str | Path, settings: dict | None = None) -> Path:
+    """Write a video's representations to ``folder`` a GOP (or a piece of a long one) at a time
+    (atomically), so memory stays bounded whatever its length; the same files as :func:`save` writes."""
+    folder = Path(folder)
+    with replacing(folder) as tmp:
+        tmp.mkdir()
+        with NpyWriter(tmp / "iframes.npy", np.uint8) as iframes, NpyWriter(tmp / "mv.npy", np.int8) as mv, \
+                NpyWriter(tmp / "residual.npy", np.int8) as residual:
+            for piece in stream:
+                if piece.starts_gop:
+                    iframes.append(piece.iframe[None])
+                mv.append(_int8(piece.mv))
+                residual.append(_int8(piece.residual))
+        gop_index, gop_pos = gop_layout(stream.frame_types)
+        np.save(tmp / "gop_index.npy", gop_index)
+        np.save(tmp / "gop_pos.npy", gop_pos)
+        _write_meta(tmp, stream.path, {"accumulate": stream.accumulate, **(settings or {})},
+                    stream.info.codec, stream.info.fps, stream.frame_types, stream.skipped_leading)
+    return folder
+
+
+def _write_meta(folder: Path, source, settings: dict, codec: str, fps: float, frame_types: str, skipped: int) -> None:
+    """``meta.json`` of a stored video whose arrays are already in ``folder``."""
+    meta = {
+        "format": FORMAT_VERSION,
+        "source": source_signature(source) if Path(source).exists() else {"path": str(source)},
+        "settings": settings,
+        "codec": codec,
+        "fps": fps,
+        "frame_types": frame_types,
+        "skipped_leading": skipped,
+        "arrays": {name: _fingerprint(folder / f"{name}.npy") for name in _ARRAYS},
+    }
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
 #: How much of each end of an array file the checksum reads: the whole of the small index arrays,

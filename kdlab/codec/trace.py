@@ -152,6 +152,16 @@ def _trace_step(block, cell, height, width, frame, reference, coords, grid, new_
         _paint_blocks(block, cell, height, width, mv_low, mv_high, mv_out)
 
 
+@njit(nogil=True, cache=True)
+def _gather_colours(iframe, coords, width, out):  # pragma: no cover - compiled
+    """``out[p] = iframe[coords[p]]`` on flat arrays: ``iframe``, ``out`` ``(H * W * 3,)`` uint8,
+    ``coords`` ``(H * W * 2,)`` int16 ``(x, y)`` pairs, each inside the frame."""
+    for p in range(out.size // 3):
+        frm = (np.uint64(coords[2 * p + 1]) * np.uint64(width) + np.uint64(coords[2 * p])) * np.uint64(3)
+        for k in range(3):
+            out[np.uint64(3 * p + k)] = iframe[frm + np.uint64(k)]
+
+
 class MotionTracer:
     """Computes each frame's motion field and residual, GOP by GOP, from its block motion.
 
@@ -168,7 +178,7 @@ class MotionTracer:
         # Two buffers each, swapped at every step: what the traces lead to before and after it.
         self._references = [np.empty(height * width * 3, np.uint8) for _ in range(2)]
         self._coords = [np.empty(height * width * 2, np.int16) for _ in range(2 if accumulate else 0)]
-        self._started = False
+        self._started = self._reference_stale = False
 
     def start_gop(self, iframe: np.ndarray) -> None:
         """Begin a GOP at ``iframe (H, W, 3) uint8``."""
@@ -177,7 +187,9 @@ class MotionTracer:
         self._references[0][:] = iframe.reshape(-1)
         if self.accumulate:
             self._coords[0][:] = _identity_coords(self.height, self.width)
+            self._iframe = self._references[0].copy()
         self._started = True
+        self._reference_stale = False
 
     def step(
         self,
@@ -209,6 +221,9 @@ class MotionTracer:
         residual = _output(residual_out, (height, width, 3))
         mv_info, residual_info = np.iinfo(mv.dtype), np.iinfo(residual.dtype)
         reference, new_reference = self._references
+        if self._reference_stale:  # advance() moved only the coordinates: the colours they lead to
+            _gather_colours(self._iframe, self._coords[0], width, reference)
+            self._reference_stale = False
         coords, new_coords = self._coords if self.accumulate else (reference, reference)  # unused per frame
         _trace_step(
             np.ascontiguousarray(block_field, dtype=np.int32), cell, height, width,
@@ -223,6 +238,22 @@ class MotionTracer:
         else:
             self._references[0][:] = frame.reshape(-1)  # the next frame is predicted from this one
         return mv, residual
+
+
+    def advance(self, block_field: np.ndarray) -> None:
+        """Advance by one P-frame without computing its motion and residual (accumulated tracing
+        only), from the block motion alone: a reader that wants a later frame need not convert this
+        one's pixels. Only the traces' coordinates move; the I-frame colours they lead to, which
+        :meth:`step` carries along, are gathered once at the next :meth:`step` (the same values:
+        each carried colour is the I-frame's at its trace's end)."""
+        if not self._started or not self.accumulate:
+            raise RuntimeError("MotionTracer.advance() needs accumulate=True and start_gop() first")
+        rows, cols = block_field.shape[:2]
+        cell = max(-(-self.height // rows), -(-self.width // cols))
+        coords, new_coords = self._coords
+        _copy_blocks(np.ascontiguousarray(block_field, dtype=np.int32), cell, self.height, self.width, 2, coords, new_coords)
+        self._coords.reverse()
+        self._reference_stale = True
 
 
 def _output(out: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
@@ -252,3 +283,5 @@ def warm_up() -> None:
             tracer = MotionTracer(16, 16, accumulate)
             tracer.start_gop(frame)
             tracer.step(block_motion(vectors, 16, 16), frame, np.empty((16, 16, 2), dtype), np.empty((16, 16, 3), dtype))
+            if accumulate:
+                tracer.advance(block_motion(vectors, 16, 16))

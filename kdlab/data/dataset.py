@@ -9,9 +9,17 @@ Each item is ``(inputs, label, video_id)``: ``inputs`` is a ``(T, C, S, S)`` flo
 dict of them by representation when several are read at once (then they share frame positions
 and crops, so teachers of other representations see the same moments of the clip as the student).
 
-Representations come from the cache (:mod:`kdlab.data.cache`), built on first use; with
-``decode_on_the_fly=True`` each item decodes its whole video instead (CoViAR's way, kept for
-``kdlab bench data``). Sampling is deterministic: item ``i`` of epoch ``e`` draws from a generator
+Three loaders give the same arrays (``loader=``):
+
+* ``"cache"`` (default): every video decoded once into the representation cache
+  (:mod:`kdlab.data.cache`, built on first use); an item reads three frames from memory maps.
+  Fastest, but the cache holds every frame's motion and residual (UCF-101: about 1 TB).
+* ``"seek"``: an item seeks to the GOPs of its frames and decodes only from their I-frames to
+  them (:mod:`kdlab.codec.seek`); the videos and a key-frame index of a few kB each are all it
+  stores (``<root>/index``, built on first use from the packets alone, without decoding).
+* ``"decode"``: an item decodes its whole video (pytorch-coviar's way; kept for ``kdlab bench data``).
+
+Sampling is deterministic: item ``i`` of epoch ``e`` draws from a generator
 seeded by ``(seed, e, i)``, whatever the number of DataLoader workers.
 """
 
@@ -26,10 +34,13 @@ import torch
 from torch.utils.data import Dataset, RandomSampler, Sampler, default_collate
 
 from kdlab.codec import Representations, extract, store
+from kdlab.codec.seek import GopReader, KeyframeIndex, load_index
 from kdlab.data import sampling
-from kdlab.data.cache import CacheSettings, build_cache, entry_path, is_fresh, read_failures
+from kdlab.data.cache import (
+    CacheSettings, build_cache, build_indexes, entry_path, index_path, is_fresh, is_index_fresh, read_failures,
+)
 from kdlab.data.splits import VideoRecord, read_class_index, read_list
-from kdlab.data.transforms import ClipTransform, to_image
+from kdlab.data.transforms import ClipTransform
 from kdlab.errors import ConfigError, KdlabError
 from kdlab.representations import REPRESENTATIONS
 
@@ -71,6 +82,47 @@ def forget_stores(paths) -> None:
         _OPEN.pop(str(path), None)
 
 
+#: GOP readers open in this process (each holds an open container): (video, index, accumulate) -> reader.
+_READERS: OrderedDict[tuple, GopReader] = OrderedDict()
+#: Key-frame indexes read in this process (a few kB each): index path -> index.
+_INDEXES: dict[str, KeyframeIndex] = {}
+
+
+def open_reader(video: Path, index: Path, accumulate: bool) -> GopReader:
+    """A :class:`GopReader` of ``video``, opened once per process (least recently used closed first)."""
+    key = (str(video), str(index), accumulate)
+    reader = _READERS.get(key)
+    if reader is None:
+        if str(index) not in _INDEXES:
+            _INDEXES[str(index)] = load_index(index)[0]
+        reader = _READERS[key] = GopReader(video, _INDEXES[str(index)], accumulate)
+        if len(_READERS) > READER_LIMIT:
+            _READERS.popitem(last=False)[1].close()
+    else:
+        _READERS.move_to_end(key)
+    return reader
+
+
+def close_readers() -> None:
+    """Close every GOP reader this process holds open (each keeps its container and last frame)."""
+    while _READERS:
+        _READERS.popitem()[1].close()
+
+
+def forget_indexes(paths) -> None:
+    """Drop the given indexes and their readers (they are being rebuilt)."""
+    stale = {str(path) for path in paths}
+    for key in [k for k in _READERS if k[1] in stale]:
+        _READERS.pop(key).close()
+    for path in stale:
+        _INDEXES.pop(path, None)
+
+
+#: Open GOP readers per process: an open container costs a file descriptor and a decoder's buffers.
+READER_LIMIT = 32
+LOADERS = ("cache", "seek", "decode")
+
+
 class CompressedVideoDataset(Dataset):
     """Clips of one list file of a dataset in kdlab's (UCF-101's) layout.
 
@@ -85,8 +137,10 @@ class CompressedVideoDataset(Dataset):
         size: network input side ``S``; ``crops``: test crops, 1 or 10.
         cache_dir: where representations are stored (default ``root/cache``); built if missing.
         seed: sampling seed; ``set_epoch`` changes the draw each epoch.
-        decode_on_the_fly: decode the video for every item instead of reading the cache.
-        workers: processes for building the cache.
+        decode_on_the_fly: the same as ``loader="decode"``.
+        workers: processes for building the cache or the indexes.
+        loader: ``"cache"``, ``"seek"`` or ``"decode"`` (the module docstring); identical items.
+        index_dir: where the seeking loader's key-frame indexes are (default ``root/index``).
     """
 
     def __init__(
@@ -105,6 +159,8 @@ class CompressedVideoDataset(Dataset):
         decode_on_the_fly: bool = False,
         workers: int = 2,
         progress: bool = True,
+        loader: str = "cache",
+        index_dir: str | Path | None = None,
     ):
         self.root = Path(root)
         if not (self.root / "classInd.txt").exists():
@@ -129,25 +185,40 @@ class CompressedVideoDataset(Dataset):
         self.cache_dir = Path(cache_dir) if cache_dir else self.root / "cache"
         self.seed = seed
         self.epoch = 0
-        self.decode_on_the_fly = decode_on_the_fly
-        if not decode_on_the_fly:
-            self._ensure_cache(workers, progress)
+        self.loader = "decode" if decode_on_the_fly else loader
+        if self.loader not in LOADERS:
+            raise ConfigError(f"data.loader must be one of {list(LOADERS)}, got {loader!r}")
+        self.index_dir = Path(index_dir) if index_dir else self.root / "index"
+        if self.loader == "cache":
+            self._ensure(self.cache_dir, lambda r: entry_path(self.cache_dir, r.video_id),
+                         lambda r, entry: is_fresh(entry, self.root / r.relpath, self.settings), forget_stores,
+                         lambda stale: build_cache(self.root, stale, self.cache_dir, self.settings, workers, progress))
+        elif self.loader == "seek":
+            self._ensure(self.index_dir, lambda r: index_path(self.index_dir, r.video_id),
+                         lambda r, entry: is_index_fresh(entry, self.root / r.relpath), forget_indexes,
+                         lambda stale: build_indexes(self.root, stale, self.index_dir, workers, progress))
 
-    def _ensure_cache(self, workers: int, progress: bool) -> None:
-        stale = [r for r in self.records if not is_fresh(entry_path(self.cache_dir, r.video_id), self.root / r.relpath, self.settings)]
+    def _ensure(self, folder: Path, entry, fresh, forget, build) -> None:
+        """Build the records' cache entries or indexes that are not ``fresh`` (closing what this
+        process has open of them first), then leave out the videos that failed."""
+        stale = [r for r in self.records if not fresh(r, entry(r))]
         if stale:
-            forget_stores(entry_path(self.cache_dir, r.video_id) for r in stale)
-            report = build_cache(self.root, stale, self.cache_dir, self.settings, workers=workers, progress=progress)
+            forget(entry(r) for r in stale)
+            report = build(stale)
             if report.failed:
                 print(report.summary())
-        failures = read_failures(self.cache_dir)
+        self._skip_failures(folder)
+
+    def _skip_failures(self, folder: Path) -> None:
+        """Leave out (with a warning) the videos that ``folder/failures.json`` names."""
+        failures = read_failures(folder)
         skipped = [r.video_id for r in self.records if r.video_id in failures]
         if skipped:
             warnings.warn(
                 f"{len(skipped)} of {len(self.records)} videos could not be decoded and are skipped: "
                 + "; ".join(f"{v} ({failures[v]})" for v in skipped[:5])
                 + (" ..." if len(skipped) > 5 else ""),
-                stacklevel=3,
+                stacklevel=4,
             )
             self.records = [r for r in self.records if r.video_id not in failures]
         if not self.records:
@@ -164,15 +235,22 @@ class CompressedVideoDataset(Dataset):
     def labels(self) -> np.ndarray:
         return np.array([r.label for r in self.records])
 
-    def _representations(self, record: VideoRecord) -> Representations:
-        if self.decode_on_the_fly:
+    @property
+    def decode_on_the_fly(self) -> bool:
+        return self.loader == "decode"
+
+    def _source(self, record: VideoRecord) -> Representations | GopReader:
+        """Where ``record``'s arrays come from: a stored (or freshly decoded) video, or a GOP reader."""
+        if self.loader == "seek":
+            return open_reader(self.root / record.relpath, index_path(self.index_dir, record.video_id), self.settings.accumulate)
+        if self.loader == "decode":
             return extract(self.root / record.relpath, accumulate=self.settings.accumulate, precision="compact")
         return open_store(entry_path(self.cache_dir, record.video_id))
 
-    def frames(self, index: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    def frames(self, index: int, rng: np.random.Generator | None = None, source=None) -> np.ndarray:
         """The frame indices item ``index`` reads, ``(T,)`` (the I-frame sample reads their GOPs' I-frames)."""
-        reps = self._representations(self.records[index])
-        candidates = sampling.candidate_frames(np.asarray(reps.gop_pos), self.representations)
+        source = source if source is not None else self._source(self.records[index])
+        candidates = sampling.candidate_frames(np.asarray(source.gop_pos), self.representations)
         if self.train:
             return sampling.train_frames(candidates, self.num_segments, rng or self._rng(index))
         return sampling.test_frames(candidates, self.num_segments)
@@ -184,17 +262,15 @@ class CompressedVideoDataset(Dataset):
         """Item ``key``, or ``(index, epoch)`` as :class:`EpochSampler` yields them."""
         index, epoch = key if isinstance(key, tuple) else (key, self.epoch)
         record = self.records[index]
-        reps = self._representations(record)
+        source = self._source(record)
         rng = self._rng(index, epoch)
-        frames = self.frames(index, rng)
-        images = {}
-        for rep in self.representations:
-            if rep == "iframe":
-                array = reps.iframes[np.asarray(reps.gop_index)[frames]]
-            else:
-                array = getattr(reps, rep)[frames]
-            images[rep] = to_image(rep, np.asarray(array))
-        tensors = self.transform(images, rng)
+        frames = self.frames(index, rng, source)
+        if isinstance(source, GopReader):
+            arrays = source.read(frames, self.representations)
+        else:
+            arrays = {rep: source.iframes[np.asarray(source.gop_index)[frames]] if rep == "iframe" else getattr(source, rep)[frames]
+                      for rep in self.representations}
+        tensors = self.transform({rep: np.asarray(arrays[rep]) for rep in self.representations}, rng, raw=True)
         inputs = tensors[self.representations[0]] if self.single else tensors
         return inputs, record.label, record.video_id
 

@@ -189,16 +189,25 @@ class ClipTransform:
     crops: int = 1
     flip: bool = True
 
-    def __call__(self, images: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        """8-bit images by representation, each ``(T, H, W, C)`` -> tensors ``(T', C, S, S)``."""
+    def __call__(self, images: dict[str, np.ndarray], rng: np.random.Generator, raw: bool = False) -> dict[str, torch.Tensor]:
+        """8-bit images by representation, each ``(T, H, W, C)`` -> tensors ``(T', C, S, S)``.
+
+        With ``raw``, the representations themselves (I-frames, motion, residual), mapped to 8-bit
+        images here: in training after the crop, on its fewer pixels (the same values, since
+        :func:`to_image` acts on each value alone).
+        """
         if self.train:
             height, width = next(iter(images.values())).shape[1:3]
             box = multi_scale_box(height, width, rng, flip=self.flip)
-            return {rep: apply_box(rep, array, box, self.size) for rep, array in images.items()}
+            if not raw:
+                return {rep: apply_box(rep, array, box, self.size) for rep, array in images.items()}
+            inside = Box(0, 0, box.height, box.width, box.flip)
+            return {rep: apply_box(rep, to_image(rep, array[:, box.top : box.top + box.height, box.left : box.left + box.width]),
+                                   inside, self.size) for rep, array in images.items()}
         short = self.scale_size or self.size * 256 // 224
         out = {}
         for rep, array in images.items():
-            scaled = scale_short_side(array, short)
+            scaled = scale_short_side(to_image(rep, array) if raw else array, short)
             boxes = test_boxes(scaled.shape[1], scaled.shape[2], self.size, self.crops)
             out[rep] = torch.cat([apply_box(rep, scaled, box, self.size) for box in boxes])
         return out

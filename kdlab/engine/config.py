@@ -57,6 +57,10 @@ class DataConfig:
     workers: int = 2  # DataLoader worker processes (0: load in the training process)
     cache_dir: str = ""  # default: <root>/cache
     pin_memory: bool = False  # page-locked batches, copied to a GPU without blocking (ignored on a CPU)
+    # cache: every frame decoded once and stored (fastest; UCF-101 ~1 TB) | seek: decode each sample's GOPs
+    # from the videos (stores a key-frame index of a few kB per video) | decode: the whole clip per sample
+    loader: str = "cache"
+    index_dir: str = ""  # the seeking loader's key-frame indexes; default: <root>/index
 
 
 @dataclass
@@ -219,6 +223,7 @@ def validate(config: RunConfig) -> RunConfig:
         (k.ce_weight >= 0 and k.kd_weight >= 0, "distill.ce_weight / distill.kd_weight", ">= 0",
          (k.ce_weight, k.kd_weight)),
         (o.schedule in ("cosine", "constant"), "optim.schedule", "'cosine' or 'constant'", o.schedule),
+        (config.data.loader in ("cache", "seek", "decode"), "data.loader", "'cache', 'seek' or 'decode'", config.data.loader),
         (k.teacher_checkpoint in ("last", "best"), "distill.teacher_checkpoint", "'last' or 'best'", k.teacher_checkpoint),
         (k.loss in ("ce", "pkd") or bool(k.teachers), "distill.teachers", f"at least one run folder for loss {k.loss!r}",
          k.teachers),  # pkd's first stage (the motion network) has no teacher

@@ -55,9 +55,10 @@ def _dataset(config: RunConfig, view: tuple, checked: CompressedVideoDataset | N
         d.root, checked.records if checked else part_records(config, part), representations=tuple(representations),
         accumulate=d.accumulate, num_segments=segments, train=train, size=d.size, crops=crops,
         cache_dir=d.cache_dir or None, seed=config.seed, workers=max(1, d.workers), progress=not config.quiet,
-        decode_on_the_fly=checked is not None,  # no second check of the cache ...
+        loader="decode" if checked is not None else d.loader,  # no second check of the cache or the index ...
+        index_dir=d.index_dir or None,
     )
-    dataset.decode_on_the_fly = False  # ... and the items read from it
+    dataset.loader = d.loader  # ... and the items read as configured
     return dataset
 
 
