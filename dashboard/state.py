@@ -555,12 +555,14 @@ def accuracy_interval(correct: np.ndarray, video_ids: np.ndarray, labels: np.nda
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def paired_difference(correct_a: np.ndarray, correct_b: np.ndarray, video_ids: np.ndarray, labels: np.ndarray):
-    """Top-1 of A minus B (points) on the same clips, with its paired bootstrap interval
-    (:func:`kdlab.engine.stats.paired_bootstrap`)."""
+def comparison(correct_a: np.ndarray, correct_b: np.ndarray, video_ids: np.ndarray, labels: np.ndarray, a: str, b: str):
+    """A against B on the same clips, one seed each: the difference, its 95 % interval (paired bootstrap by
+    group) and the verdict in words (:func:`kdlab.engine.stats.compare`, as the study states its comparisons)."""
     from kdlab.engine import stats
 
-    return stats.paired_bootstrap(correct_a, correct_b, stats.clip_groups(video_ids), labels)
+    ids = np.asarray(video_ids).astype(str)
+    return stats.compare(stats.Outcomes(a, np.asarray(correct_a)[None], ids, (0,), None, labels),
+                         stats.Outcomes(b, np.asarray(correct_b)[None], ids, (0,), None, labels))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -457,6 +457,9 @@ def test_fusion_page(study):
     assert moved.mean() != coviar.mean() and metric(at, "fused top-1") == f"{100 * moved.mean():.1f} %"
     assert at.query_params.get("f_w_iframe") == "0.0"
     assert metric(at, "vs 2:1:1, same networks") == f"{100 * (moved.mean() - coviar.mean()):+.1f} points"
+    verdict = stats.compare(stats.Outcomes("your weights", moved[None], ids.astype(str), (0,), None, labels),
+                            stats.Outcomes("2:1:1", coviar[None], ids.astype(str), (0,), None, labels)).verdict
+    assert f"**Verdict:** {verdict} (one run each, the same test clips)." in texts(at.markdown)
     at.selectbox(key="f_iframe").set_value("mkd_streams").run()  # the distilled student as the I-frame network
     at.slider(key="f_w_iframe").set_value(2.0).run()
     distilled = fused(["mkd_streams", "teacher_mv", "teacher_residual"], [2, 1, 1])

@@ -74,7 +74,7 @@ except KdlabError as exc:  # runs of different test lists: ConfigError names the
 correct = logits.argmax(1) == labels
 coviar_correct = coviar_logits.argmax(1) == labels
 fused_top1 = state.accuracy_interval(correct, ids, labels)
-versus = state.paired_difference(correct, coviar_correct, ids, labels)
+versus = state.comparison(correct, coviar_correct, ids, labels, "your weights", "2:1:1")
 alone = {name: state.accuracy_interval(state.fused([run], [1.0])[0].argmax(1) == labels, ids, labels)
          for name, run in zip(STREAMS.values(), runs)}
 
@@ -83,11 +83,12 @@ columns[0].metric("fused top-1", f"{fused_top1.estimate:.1f} %",
                   help=f"95 % interval [{fused_top1.low:.1f}, {fused_top1.high:.1f}] ({fused_top1.method}, "
                        f"{len(labels)} test clips)")
 columns[0].caption(f"95 % interval [{fused_top1.low:.1f}, {fused_top1.high:.1f}]")
-columns[1].metric("vs 2:1:1, same networks", f"{versus.estimate:+.1f} points")
+columns[1].metric("vs 2:1:1, same networks", f"{versus.difference:+.1f} points")
 columns[1].caption(f"95 % interval [{versus.low:+.1f}, {versus.high:+.1f}], same clips")
 for column, (name, interval) in zip(columns[2:], alone.items()):
     column.metric(f"{name} alone", f"{interval.estimate:.1f} %")
     column.caption(f"[{interval.low:.1f}, {interval.high:.1f}]")
+st.markdown(f"**Verdict:** {versus.verdict} (one run each, the same test clips).")
 
 grid, grid_labels, grid_ids = state.fusion_grid(runs, RATIOS)
 accuracy = 100 * grid.mean(1).reshape(len(RATIOS), len(RATIOS))  # (residual, motion)
@@ -130,7 +131,8 @@ if with_exits:
 
 st.subheader("Learned fusion: fitted on the validation split")
 st.caption("WISE-style (Soufleri et al. 2024): each stream's logits are calibrated by a temperature, then the "
-           "streams' probabilities are mixed with weights that sum to 1; both are fitted on the runs' validation "
+           "streams' temperature-scaled log-probabilities are summed with weights that sum to 1 (a logarithmic opinion "
+           "pool); both are fitted on the runs' validation "
            "groups (held-out groups of the training list, scored like the test list), never on the test clips "
            "(`kdlab fuse --learn`, `kdlab.engine.learned_fusion`).")
 try:
@@ -141,12 +143,13 @@ except KdlabError as exc:  # runs from before validation logits were stored (no 
 if fit is not None:
     learned_correct = learned_logits.argmax(1) == labels
     learned_top1 = state.accuracy_interval(learned_correct, ids, labels)
-    learned_vs = state.paired_difference(learned_correct, coviar_correct, ids, labels)
+    learned_vs = state.comparison(learned_correct, coviar_correct, ids, labels, "the learned fusion", "2:1:1")
     columns = st.columns(3)
     columns[0].metric("learned fusion top-1", f"{learned_top1.estimate:.1f} %")
     columns[0].caption(f"95 % interval [{learned_top1.low:.1f}, {learned_top1.high:.1f}]")
-    columns[1].metric("learned vs 2:1:1", f"{learned_vs.estimate:+.1f} points")
+    columns[1].metric("learned vs 2:1:1", f"{learned_vs.difference:+.1f} points")
     columns[1].caption(f"95 % interval [{learned_vs.low:+.1f}, {learned_vs.high:+.1f}], same clips")
     columns[2].metric("validation top-1 (fitted there)", f"{fit['val_top1']:.1f} %")
     st.markdown("weights " + ", ".join(f"{name} **{w:.2f}**" for name, w in zip(STREAMS.values(), fit["weights"]))
                 + "; temperatures " + ", ".join(f"{name} {t:.2f}" for name, t in zip(STREAMS.values(), fit["temperatures"])))
+    st.markdown(f"**Verdict:** {learned_vs.verdict} (one run each, the same test clips).")

@@ -223,7 +223,7 @@ def alignment(have, want, what: str = "runs") -> np.ndarray:
     wanted = np.asarray(want).astype(str).tolist()
     missing = next((v for v in wanted if v not in where), None)
     if missing is not None:
-        raise ConfigError(f"{what} do not cover the same test videos (e.g. {missing}); use runs of one data set")
+        raise ConfigError(f"{what} do not cover the same videos (e.g. {missing}); use runs of one data set")
     return np.fromiter((where[v] for v in wanted), dtype=np.int64, count=len(wanted))
 
 
