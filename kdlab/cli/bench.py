@@ -49,7 +49,7 @@ def register(subparsers) -> None:
     t.add_argument("--json", action="store_true")
     t.set_defaults(handler=_train)
     k = sub.add_parser("distill", help="a KD epoch with 3 stored (offline) or online teachers against a CE epoch")
-    k.add_argument("root", nargs="?", default="data/synthetic/default", help="a dataset folder (default: the demo's)")
+    k.add_argument("root", nargs="?", default=None, help="a dataset folder (default: the demo's, data/synthetic/default)")
     k.add_argument("overrides", nargs="*", metavar="KEY=VALUE")
     k.add_argument("--json", action="store_true")
     k.set_defaults(handler=_distill)
@@ -109,8 +109,9 @@ def _data(args) -> int:
 
 def _distill(args) -> int:
     from kdlab.bench.distill import run
+    from kdlab.paths import home
 
-    results = run(args.root, args.overrides)
+    results = run(args.root or home() / "data" / "synthetic" / "default", args.overrides)
     if args.json:
         print(json.dumps(results, indent=1))
         return 0
