@@ -445,6 +445,7 @@ def test_fusion_page(study):
     interval = stats.accuracy_interval(coviar, stats.clip_groups(ids), labels)
     assert f"95 % interval [{interval.low:.1f}, {interval.high:.1f}]" in texts(at.caption)
     assert metric(at, "vs 2:1:1, same networks") == "+0.0 points"
+    assert "your weights predict every test clip as 2:1:1 does" in texts(at.markdown)
     grid = charts(at)["f_grid"]["data"]
     ratios = np.round(np.arange(0, 3.0001, 0.1), 2)
     expected = fused_correct(np.stack([runs[n]["logits"] for n in TEACHERS]), labels, [(1, m, r) for r in ratios for m in ratios])
