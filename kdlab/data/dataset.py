@@ -141,6 +141,8 @@ class CompressedVideoDataset(Dataset):
         workers: processes for building the cache or the indexes.
         loader: ``"cache"``, ``"seek"`` or ``"decode"`` (the module docstring); identical items.
         index_dir: where the seeking loader's key-frame indexes are (default ``root/index``).
+        check: bring the records' cache entries or indexes up to date (built when stale, failures
+            left out); False when another dataset of the same records has just done it.
     """
 
     def __init__(
@@ -161,6 +163,7 @@ class CompressedVideoDataset(Dataset):
         progress: bool = True,
         loader: str = "cache",
         index_dir: str | Path | None = None,
+        check: bool = True,
     ):
         self.root = Path(root)
         if not (self.root / "classInd.txt").exists():
@@ -189,11 +192,11 @@ class CompressedVideoDataset(Dataset):
         if self.loader not in LOADERS:
             raise ConfigError(f"data.loader must be one of {list(LOADERS)}, got {loader!r}")
         self.index_dir = Path(index_dir) if index_dir else self.root / "index"
-        if self.loader == "cache":
+        if check and self.loader == "cache":
             self._ensure(self.cache_dir, lambda r: entry_path(self.cache_dir, r.video_id),
                          lambda r, entry: is_fresh(entry, self.root / r.relpath, self.settings), forget_stores,
                          lambda stale: build_cache(self.root, stale, self.cache_dir, self.settings, workers, progress))
-        elif self.loader == "seek":
+        elif check and self.loader == "seek":
             self._ensure(self.index_dir, lambda r: index_path(self.index_dir, r.video_id),
                          lambda r, entry: is_index_fresh(entry, self.root / r.relpath), forget_indexes,
                          lambda stale: build_indexes(self.root, stale, self.index_dir, workers, progress))

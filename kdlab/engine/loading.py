@@ -51,15 +51,12 @@ def _dataset(config: RunConfig, view: tuple, checked: CompressedVideoDataset | N
     cache was checked: its records are taken as they are, without checking the cache again (:class:`DataPlan`)."""
     part, representations, train, segments, crops = view
     d = config.data
-    dataset = CompressedVideoDataset(
+    return CompressedVideoDataset(
         d.root, checked.records if checked else part_records(config, part), representations=tuple(representations),
         accumulate=d.accumulate, num_segments=segments, train=train, size=d.size, crops=crops,
         cache_dir=d.cache_dir or None, seed=config.seed, workers=max(1, d.workers), progress=not config.quiet,
-        loader="decode" if checked is not None else d.loader,  # no second check of the cache or the index ...
-        index_dir=d.index_dir or None,
+        loader=d.loader, index_dir=d.index_dir or None, check=checked is None,
     )
-    dataset.loader = d.loader  # ... and the items read as configured
-    return dataset
 
 
 def make_loader(dataset, config: RunConfig, shuffle: bool, sampler=None) -> DataLoader:
