@@ -79,6 +79,7 @@ def learn_fusion(folders: list[RunFolder], representations: list[str], out: RunF
 
     ``exits``: every early exit of a run with ``exits.npz`` (PKD) is an output of its own, with its own
     temperature and weight (last epoch only: the "best" reading then repeats the last)."""
+    from kdlab.engine.exits import read_exits
     from kdlab.engine.learned_fusion import apply_fusion, fit_fusion
 
     method = "learned_exits" if exits else "learned"
@@ -90,9 +91,10 @@ def learn_fusion(folders: list[RunFolder], representations: list[str], out: RunF
         if why:
             raise RunError(f"{folder.predictions_file}: {why} (--learn fits on the validation split, never the test list)")
     val_ids, ids = predictions[0].val_ids, predictions[0].ids
+    exit_records = [read_exits(f) if exits else None for f in folders]  # read once, used by every reading
     fits, fused = {}, {}
-    for which in ("last", "best"):
-        names, val, test = _outputs(folders, predictions, val_ids, ids, which, exits)
+    for which in ("last",) if exits else ("last", "best"):  # exits are scored at the last epoch only
+        names, val, test = _outputs(folders, predictions, exit_records, val_ids, ids, which)
         fits[which] = {**fit_fusion(val, predictions[0].val_labels), "outputs": names}
         fused[which] = apply_fusion(test, fits[which]["weights"], fits[which]["temperatures"])
     if exits:
@@ -123,14 +125,12 @@ def _write(out: RunFolder, folders: list[RunFolder], representations: list[str],
         summary.write(out.summary_file)
 
 
-def _outputs(folders, predictions: list[Predictions], val_ids, ids, which: str, exits: bool
+def _outputs(folders, predictions: list[Predictions], exit_records: list, val_ids, ids, which: str
              ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The fusion's outputs: names, validation ``(K, M, C)`` and test ``(K, N, C)`` logits, aligned by video."""
-    from kdlab.engine.exits import read_exits
-
+    """The fusion's outputs: names, validation ``(K, M, C)`` and test ``(K, N, C)`` logits, aligned by video;
+    a run with an :class:`~kdlab.engine.records.Exits` record in ``exit_records`` gives one output per exit."""
     names, val, test = [], [], []
-    for folder, p in zip(folders, predictions):
-        e = read_exits(folder) if exits else None
+    for folder, p, e in zip(folders, predictions, exit_records):
         if e is not None:
             for i, name in enumerate(e.names.tolist()):
                 names.append(f"{folder.name}:{name}")
