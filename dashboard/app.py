@@ -42,6 +42,8 @@ st.sidebar.markdown("**kdlab**: multi-teacher distillation on compressed video")
 page = st.navigation([st.Page(home, title="kdlab", url_path="home", default=True, visibility="hidden")]
                      + [st.Page(script, title=title, url_path=url) for script, title, url in PAGES])
 state.sidebar_runs_dir()
+if page.url_path != "home":  # every page reads the runs folder: its damaged files are named once, above the page
+    state.warn_damaged(state.runs_dir())
 started = time.perf_counter()
 page.run()  # a page with nothing to show stops here (st.stop), without the timing below
 st.sidebar.caption(f"page rendered in {time.perf_counter() - started:.2f} s")

@@ -8,7 +8,6 @@ from kdlab.figures import confusion_difference_figure, confusion_figure
 
 st.title("Confusion matrices")
 folder = state.runs_dir()
-state.warn_damaged(folder)
 runs = state.runs_with_predictions(folder, state.require_runs(folder))
 if not runs:
     st.info(f"No run in `{folder}` has finished yet (no predictions.npz). {state.make_runs(folder)}.")

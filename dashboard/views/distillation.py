@@ -24,7 +24,6 @@ st.caption("A student learns from its teachers' soft targets: their class probab
            "`kdlab.losses`; nothing is retrained.")
 
 folder = state.runs_dir()
-state.warn_damaged(folder)
 names = state.require_runs(folder)
 runs = state.distillation_runs(folder, names)
 if not runs:

@@ -22,7 +22,6 @@ st.caption("CoViAR classifies with three networks, one per stream of the compres
            "recomputed from the runs' stored logits (`kdlab.engine.fuse`, `kdlab.models.late_fusion`).")
 
 folder = state.runs_dir()
-state.warn_damaged(folder)
 names = state.require_runs(folder)
 finished = state.runs_with_predictions(folder, names)
 candidates = {stream: [n for n in finished if state.representation(folder / n) == stream] for stream in STREAMS}

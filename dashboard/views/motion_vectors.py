@@ -13,7 +13,6 @@ st.caption("CoViAR reads MPEG-4 in its compressed form: per GOP one I-frame, and
            "are traced back to the GOP's I-frame.")
 
 folder = state.runs_dir()
-state.warn_damaged(folder)
 configured, root = state.dataset_root(folder)
 samples = state.sample_videos()
 sources = ([f"the runs' data set ({root.name})"] if root else []) + (["bundled real clips"] if samples else []) + ["a path"]

@@ -20,7 +20,6 @@ WORDS = {1: "better", -1: "worse", 0: "no difference detected"}
 
 st.title("Results")
 folder = state.runs_dir()
-state.warn_damaged(folder)
 names = state.require_runs(folder)
 study = state.study(folder) or {}
 results = study.get("results") or {}

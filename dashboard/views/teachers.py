@@ -18,7 +18,6 @@ from kdlab.losses import confidence_weights, entropy_weights
 
 st.title("Teachers")
 folder = state.runs_dir()
-state.warn_damaged(folder)
 names = state.require_runs(folder)
 runs = state.runs_with_predictions(folder, names, teachers=True)
 if not runs:
