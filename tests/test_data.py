@@ -278,6 +278,34 @@ def test_apply_box_normalises_after_resizing_like_before(rep, channels):
         torch.testing.assert_close(out, reference, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_training_transform_equals_the_plain_pipeline_bit_for_bit(dtype):
+    """The training transform (mapped in float32, channels-last resize) gives exactly the values of
+    the plain pipeline: numpy to_image, hflip, a contiguous NCHW bilinear resize, then normalise."""
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    low, high = (-128, 128) if dtype == np.int8 else (-600, 600)
+    raw = {"iframe": rng.integers(0, 256, (2, 64, 86, 3), dtype=np.uint8),
+           "mv": rng.integers(low, high, (2, 64, 86, 2)).astype(dtype),
+           "residual": rng.integers(low, high, (2, 64, 86, 3)).astype(dtype)}
+    transform = transforms.ClipTransform(size=28, train=True)
+    flips = set()
+    for seed in range(12):
+        out = transform(raw, np.random.default_rng(seed), raw=True)
+        box = transforms.multi_scale_box(64, 86, np.random.default_rng(seed))
+        flips.add(box.flip)
+        for rep, array in raw.items():
+            images = transforms.to_image(rep, array[:, box.top : box.top + box.height, box.left : box.left + box.width])
+            images = transforms.hflip(rep, images) if box.flip else images
+            tensor = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float()
+            resized = F.interpolate(tensor, size=(28, 28), mode="bilinear", align_corners=False)
+            scale, offset = (torch.from_numpy(v.astype(np.float32)).view(1, -1, 1, 1) for v in transforms._affine(rep))
+            assert torch.equal(out[rep], resized * scale + offset), (rep, seed, box)
+            assert out[rep].is_contiguous()
+    assert flips == {False, True}
+
+
 @pytest.mark.parametrize("train, crops", [(True, 1), (False, 1), (False, 10)])
 def test_raw_representations_crop_before_mapping_to_images_with_the_same_values(train, crops):
     """ClipTransform(raw=True) maps only the crop to 8-bit images: bit for bit what mapping first gives."""

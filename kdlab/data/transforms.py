@@ -27,6 +27,7 @@ Arrays in: ``(T, H, W, C)`` numpy per representation. Tensors out: ``(T, C, S, S
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -146,17 +147,52 @@ def _resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(images, size=size, mode="bilinear", align_corners=False)
 
 
-def apply_box(representation: str, images: np.ndarray, box: Box, size: int) -> torch.Tensor:
-    """Crop, flip, resize and normalise 8-bit images ``(T, H, W, C)`` -> ``(T, C, S, S)`` float32.
+def _shared_tensor(array: np.ndarray) -> torch.Tensor:
+    """``array`` as a tensor sharing its memory (copied only when its strides are negative). A
+    read-only array (a memory-mapped store) is shared too: nothing here writes to it."""
+    if any(stride < 0 for stride in array.strides):
+        array = np.ascontiguousarray(array)
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
 
-    Normalising after resizing gives the same values as before (both are linear, and bilinear
-    weights sum to one), on the fewer pixels of the output.
+
+def image_values(representation: str, crop: np.ndarray, flip: bool = False, raw: bool = False) -> torch.Tensor:
+    """A crop ``(T, h, w, C)`` as float32 ``(T, C, h, w)``: its 8-bit image values, mirrored if ``flip``.
+
+    ``crop`` holds 8-bit images, or with ``raw`` the representation itself, mapped here by
+    :func:`to_image`'s formulas computed in float32: exactly the same values, since every operand
+    and result is an integer below 2^24 (``mv * 127.5 / 20`` is ``mv * 51 / 8``, truncated toward
+    zero as ``astype(int32)`` does). The result is laid out channels-last in memory (what torch's
+    bilinear resize of three-channel images is fastest on); two-channel motion is made contiguous.
+    """
+    tensor = _shared_tensor(crop).permute(0, 3, 1, 2)
+    if flip:
+        tensor = tensor.flip(3)
+    values = tensor.to(torch.float32, copy=True)
+    if raw and representation == "mv":
+        values.mul_(127.5 / MV_SATURATION_PX).trunc_().add_(128).clamp_(0, 255)
+    elif raw and representation == "residual":
+        values.add_(128).clamp_(0, 255)
+    elif representation not in ("iframe", "mv", "residual"):
+        raise ValueError(f"unknown representation {representation!r}")
+    if flip and representation == "mv":
+        values[:, 0].neg_().add_(255)  # the mirrored field points the other way: 255 - x, as hflip
+    return values if values.shape[1] == 3 else values.contiguous()
+
+
+def apply_box(representation: str, images: np.ndarray, box: Box, size: int, raw: bool = False) -> torch.Tensor:
+    """Crop, flip, resize and normalise ``(T, H, W, C)`` -> ``(T, C, S, S)`` float32 (contiguous).
+
+    ``images`` are 8-bit images, or with ``raw`` the representation itself, mapped to its images on
+    the crop's pixels only (:func:`image_values`). Normalising after resizing gives the same values
+    as before (both are linear, and bilinear weights sum to one), on the fewer pixels of the output.
     """
     crop = images[:, box.top : box.top + box.height, box.left : box.left + box.width]
-    if box.flip:
-        crop = hflip(representation, crop)
-    tensor = torch.from_numpy(np.ascontiguousarray(crop.transpose(0, 3, 1, 2))).float()  # (T, C, h, w)
-    return _normalise_channels_first(representation, _resize(tensor, (size, size)))
+    resized = _resize(image_values(representation, crop, box.flip, raw), (size, size)).contiguous()
+    return _normalise_channels_first(representation, resized)
 
 
 def scale_short_side(images: np.ndarray, short: int) -> np.ndarray:
@@ -199,11 +235,7 @@ class ClipTransform:
         if self.train:
             height, width = next(iter(images.values())).shape[1:3]
             box = multi_scale_box(height, width, rng, flip=self.flip)
-            if not raw:
-                return {rep: apply_box(rep, array, box, self.size) for rep, array in images.items()}
-            inside = Box(0, 0, box.height, box.width, box.flip)
-            return {rep: apply_box(rep, to_image(rep, array[:, box.top : box.top + box.height, box.left : box.left + box.width]),
-                                   inside, self.size) for rep, array in images.items()}
+            return {rep: apply_box(rep, array, box, self.size, raw) for rep, array in images.items()}
         short = self.scale_size or self.size * 256 // 224
         out = {}
         for rep, array in images.items():
