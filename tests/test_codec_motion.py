@@ -212,6 +212,39 @@ def test_fast_tracer_equals_the_pure_functions_on_random_block_motion(accumulate
         previous = frame
 
 
+@pytest.mark.parametrize("cell, height, width", [(16, 37, 53), (8, 40, 44), (4, 21, 30)])
+def test_advance_then_step_equals_the_pure_functions(cell, height, width):
+    """A seeking reader advances over frames it does not want (coordinates only) and steps on the
+    ones it does, also twice in a row after an advance: each step's motion and residual equal the
+    pure functions' accumulated trace, int16 and int8."""
+    rng = np.random.default_rng(cell + height + width)
+    rows, cols = -(-height // cell), -(-width // cell)
+    iframe = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    tracer = MotionTracer(height, width, accumulate=True)
+    tracer.start_gop(iframe)
+    trace, checked = motion.identity_index(height, width), 0
+    for wanted in (False, False, True, True, False, True, False, False, True):
+        block = rng.integers(-10 * cell, 10 * cell + 1, (rows, cols, 2)).astype(np.int32)
+        block[rng.random((rows, cols)) < 0.3] = 0
+        trace = motion.compose(trace, motion.source_index(motion.dense_motion(block, height, width)))
+        if not wanted:
+            tracer.advance(block)
+            continue
+        frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        mv8, res8 = np.empty((height, width, 2), np.int8), np.empty((height, width, 3), np.int8)
+        if checked % 2:
+            mv, res = tracer.step(block, frame, mv8, res8)
+            expected_mv = np.clip(motion.motion_from_index(trace), -128, 127)
+            expected_res = np.clip(motion.residual(frame, iframe, trace), -128, 127)
+        else:
+            mv, res = tracer.step(block, frame)
+            expected_mv, expected_res = motion.motion_from_index(trace), motion.residual(frame, iframe, trace)
+        np.testing.assert_array_equal(mv, expected_mv)
+        np.testing.assert_array_equal(res, expected_res)
+        checked += 1
+    assert checked == 4
+
+
 def test_compiled_painting_equals_the_reference(square, samples):
     """trace.block_motion (compiled) paints exactly as motion.block_motion, on real vectors and on
     mixed 16x16 / 8x8 blocks with future-reference vectors and blocks that stick out of the frame."""

@@ -208,14 +208,14 @@ class GopReader:
         if not rows and self.accumulate:
             tracer.advance(block)
             return
-        mv, residual = tracer.step(block, frame.to_ndarray(format="rgb24", threads=1),
-                                   np.empty((self.index.height, self.index.width, 2), np.int8),
-                                   np.empty((self.index.height, self.index.width, 3), np.int8))
-        for row in rows:
-            if "mv" in out:
-                out["mv"][row] = mv
-            if "residual" in out:
-                out["residual"][row] = residual
+        shape = (self.index.height, self.index.width)
+        into = {rep: out[rep][rows[0]] if rows and rep in out else np.empty((*shape, channels), np.int8)
+                for rep, channels in (("mv", 2), ("residual", 3))}  # written in place where a row wants them
+        mv, residual = tracer.step(block, frame.to_ndarray(format="rgb24", threads=1), into["mv"], into["residual"])
+        for row in rows[1:]:  # the same frame drawn twice
+            for rep, array in (("mv", mv), ("residual", residual)):
+                if rep in out:
+                    out[rep][row] = array
 
     def _decoded(self, first: int):
         try:
