@@ -142,7 +142,7 @@ def test_data_benchmark_measures_the_three_loaders(ucf_like, tmp_path):
     from kdlab.bench.data import run
 
     root = shutil.copytree(ucf_like, tmp_path / "ucf")  # the bench builds a cache there
-    results = run(root, size=32, workers=0, samples=6)
+    results = run(root, size=32, workers=0, samples=6, batch_size=2)
     for loader in ("cache", "seek", "decode"):
         assert results[f"{loader}_samples_per_s"] > 0 and results[f"{loader}_cpu_ms_per_sample"] > 0
     assert results["frames"] == 240 + 164 + 48 and results["videos"] == 3

@@ -33,7 +33,7 @@ from kdlab.representations import REPRESENTATIONS
 LOADERS = ("cache", "seek", "decode")
 
 
-def samples_per_second(dataset: CompressedVideoDataset, workers: int, samples: int, batch_size: int = 8) -> float:
+def samples_per_second(dataset: CompressedVideoDataset, workers: int, samples: int, batch_size: int = 32) -> float:
     """Training samples per second through a DataLoader, in its steady state.
 
     The first ``2 x workers`` batches are not timed: they include worker start-up, and the other
@@ -60,22 +60,30 @@ def samples_per_second(dataset: CompressedVideoDataset, workers: int, samples: i
     return seen / (last - start)
 
 
-def cpu_ms_per_sample(dataset: CompressedVideoDataset, samples: int) -> float:
+def cpu_ms_per_sample(dataset: CompressedVideoDataset, samples: int) -> tuple[float, list[float]]:
     """CPU time (ms, every thread of this process) per training sample, read here without a
     DataLoader: the cost of a sample itself, which a busy machine does not change as it does
     samples/s (the first pass over the videos, which opens them, is not counted). Torch runs one
-    thread, as in a DataLoader worker (idle pool threads spinning would count as CPU time)."""
+    thread, as in a DataLoader worker (idle pool threads spinning would count as CPU time).
+
+    Returns the mean over ``samples`` samples, the videos taken in turn, and each video's own mean
+    (NaN for a video that got none).
+    """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    spent, count = [0.0] * len(dataset), [0] * len(dataset)
     try:
         for index in range(min(len(dataset), samples)):
             dataset[index]
-        start = time.process_time()
         for i in range(samples):
-            dataset[i % len(dataset), i + 1]
-        return 1e3 * (time.process_time() - start) / samples
+            index = i % len(dataset)
+            start = time.process_time()
+            dataset[index, i + 1]
+            spent[index] += time.process_time() - start
+            count[index] += 1
     finally:
         torch.set_num_threads(threads)
+    return 1e3 * sum(spent) / samples, [1e3 * t / n if n else float("nan") for t, n in zip(spent, count)]
 
 
 def real_clip_dataset(clips: Path, out: Path, workers: int = 2) -> Path:
@@ -115,24 +123,29 @@ def _bytes(folder: Path, pattern: str) -> int:
     return sum(p.stat().st_size for p in folder.rglob(pattern) if p.is_file())
 
 
-def run(root: str | Path, list_file: str = "trainlist01.txt", size: int = 112, workers: int = 2, samples: int = 200) -> dict:
-    """Samples/s of each loader on ``root``'s ``list_file`` and the disk each needs."""
+def run(root: str | Path, list_file: str = "trainlist01.txt", size: int = 112, workers: int = 2, samples: int = 640,
+        batch_size: int = 32) -> dict:
+    """Samples/s of each loader on ``root``'s ``list_file``, the CPU time of a sample (overall and
+    per video) and the disk each loader needs."""
     root = Path(root)
     kwargs = dict(representations=REPRESENTATIONS, num_segments=3, train=True, size=size, progress=False)
     datasets = {loader: CompressedVideoDataset(root, list_file, loader=loader, **kwargs) for loader in LOADERS}
-    counts = {"cache": samples, "seek": samples, "decode": max(32, samples // 8)}  # whole-clip decoding is slow
-    rates = {loader: samples_per_second(datasets[loader], workers, counts[loader]) for loader in LOADERS}
-    cpu = {loader: cpu_ms_per_sample(datasets[loader], max(8, counts[loader] // 2)) for loader in LOADERS}
-    frames = sum(len(datasets["seek"]._source(r).gop_pos) for r in datasets["seek"].records)
+    counts = {"cache": samples, "seek": samples, "decode": max(4 * batch_size, samples // 5)}  # whole-clip decoding is slow
+    rates = {loader: samples_per_second(datasets[loader], workers, counts[loader], batch_size) for loader in LOADERS}
+    cpu = {loader: cpu_ms_per_sample(datasets[loader], max(len(datasets[loader]), counts[loader] // 2)) for loader in LOADERS}
+    lengths = [len(datasets["seek"]._source(r).gop_pos) for r in datasets["seek"].records]
     videos = sum((root / r.relpath).stat().st_size for r in datasets["seek"].records)
     disk = {"videos": videos, "index": _bytes(datasets["seek"].index_dir, "*.json"),
             "cache": _bytes(datasets["cache"].cache_dir, "*.npy")}
+    per_video = [{"video": record.video_id, "frames": frames, **{f"{loader}_cpu_ms": cpu[loader][1][i] for loader in LOADERS}}
+                 for i, (record, frames) in enumerate(zip(datasets["seek"].records, lengths))]
     return {
-        "root": str(root), "workers": workers, "size": size, "videos": len(datasets["seek"]), "frames": frames,
+        "root": str(root), "workers": workers, "size": size, "batch_size": batch_size, "videos": len(datasets["seek"]),
+        "frames": sum(lengths), "per_video": per_video,
         **{f"{loader}_samples_per_s": rate for loader, rate in rates.items()},
-        **{f"{loader}_cpu_ms_per_sample": ms for loader, ms in cpu.items()},
+        **{f"{loader}_cpu_ms_per_sample": ms for loader, (ms, _) in cpu.items()},
         **{f"{name}_bytes": value for name, value in disk.items()},
         "goals": {"seek_vs_cache": rates["seek"] / rates["cache"], "seek_vs_decode": rates["seek"] / rates["decode"],
-                  "seek_vs_cache_cpu": cpu["cache"] / cpu["seek"], "seek_vs_decode_cpu": cpu["decode"] / cpu["seek"],
+                  "seek_vs_cache_cpu": cpu["cache"][0] / cpu["seek"][0], "seek_vs_decode_cpu": cpu["decode"][0] / cpu["seek"][0],
                   "index_share_of_videos": disk["index"] / videos},
     }

@@ -27,7 +27,9 @@ def register(subparsers) -> None:
     d.add_argument("--list", default="trainlist01.txt")
     d.add_argument("--size", type=bounded_int(16), default=112)
     d.add_argument("--workers", type=int, default=2)
-    d.add_argument("--samples", type=int, default=200)
+    d.add_argument("--samples", type=bounded_int(1), default=640, help="timed samples of the cache and seek loaders (whole-clip "
+                   "decoding: a fifth, at least 4 batches; default 640)")
+    d.add_argument("--batch", type=bounded_int(1), default=32, help="samples per batch (default 32; the ucf101 configs use 40-80)")
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=_data)
     t = sub.add_parser("train", help="clips/s of data loading, forward/backward and whole step: ResNet-152 teacher, "
@@ -87,13 +89,13 @@ def _data(args) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = args.root or real_clip_dataset(Path(args.clips) if args.clips else samples_dir(), Path(tmp) / "clips", args.workers)
-        results = run(root, args.list, args.size, args.workers, args.samples)
+        results = run(root, args.list, args.size, args.workers, args.samples, args.batch)
     if args.json:
         print(json.dumps(results, indent=1))
         return 0
     goals, frames, mib = results["goals"], results["frames"], 2**20
     print(f"dataset: {results['root']} ({results['videos']} videos, {frames} frames; {results['workers']} workers, "
-          f"{results['size']} px, I-frame + MV + residual x 3 segments)")
+          f"batches of {results['batch_size']}, {results['size']} px, I-frame + MV + residual x 3 segments)")
     labels = {"cache": "cache (stored representations)", "seek": "seek (decode the GOPs)", "decode": "decode the whole clip"}
     for loader in LOADERS:
         rate = results[f"{loader}_samples_per_s"]
@@ -101,6 +103,11 @@ def _data(args) -> int:
               f"CPU {results[f'{loader}_cpu_ms_per_sample']:6.1f} ms/sample")
     print(f"seek / cache  = {goals['seek_vs_cache']:.2f} samples/s, {goals['seek_vs_cache_cpu']:.2f} CPU (goal >= 0.33); "
           f"seek / decode = {goals['seek_vs_decode']:.1f}x samples/s, {goals['seek_vs_decode_cpu']:.1f}x CPU (goal >= 10x)")
+    print("CPU ms a sample by video (one process): whole-clip decoding grows with the clip, seeking does not")
+    print(f"  {'frames':>6s} {'cache':>6s} {'seek':>6s} {'decode':>7s} {'decode/seek':>11s}  video")
+    for v in sorted(results["per_video"], key=lambda v: v["frames"]):
+        print(f"  {v['frames']:6d} {v['cache_cpu_ms']:6.1f} {v['seek_cpu_ms']:6.1f} {v['decode_cpu_ms']:7.1f} "
+              f"{v['decode_cpu_ms'] / v['seek_cpu_ms']:10.1f}x  {v['video']}")
     print(f"disk: videos {results['videos_bytes'] / mib:.1f} MiB ({results['videos_bytes'] / frames / 1024:.1f} KiB/frame), "
           f"index {results['index_bytes'] / 1024:.1f} KiB ({100 * goals['index_share_of_videos']:.2f} % of the videos, goal < 1 %), "
           f"cache {results['cache_bytes'] / mib:.1f} MiB ({results['cache_bytes'] / results['videos_bytes']:.0f}x the videos)")

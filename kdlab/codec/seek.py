@@ -35,6 +35,7 @@ from kdlab.codec.trace import MotionTracer, block_motion
 from kdlab.errors import BFramesError, CorruptVideoError, KdlabError, VideoError
 
 INDEX_FORMAT = 1
+_I, _P = (next(code for code, name in PICTURE_TYPES.items() if name == kind) for kind in ("I", "P"))
 
 
 @dataclass
@@ -148,6 +149,7 @@ class GopReader:
         self.path, self.index, self.accumulate = Path(path), index, accumulate
         self.gop_index, self.gop_pos = index.layout()
         self._starts = np.flatnonzero(self.gop_pos == 0)
+        self._pts = index.pts.tolist()  # Python ints: compared with every decoded frame's time
         self._container, self._stream = open_video(self.path)
         self._stream.thread_count = 1
         self._stream.codec_context.options = {"flags2": "+export_mvs"}
@@ -157,50 +159,71 @@ class GopReader:
 
     def read(self, frames, representations) -> dict[str, np.ndarray]:
         """The ``representations`` of ``frames`` ``(T,)``: ``iframe`` ``(T, H, W, 3) uint8`` (the
-        I-frame of each frame's GOP), ``mv`` ``(T, H, W, 2) int8``, ``residual`` ``(T, H, W, 3) int8``."""
-        frames = np.asarray(frames, np.int64)
+        I-frame of each frame's GOP), ``mv`` ``(T, H, W, 2) int8``, ``residual`` ``(T, H, W, 3) int8``
+        (zero at an I-frame, as extraction gives)."""
+        frames = [int(t) for t in np.asarray(frames, np.int64).reshape(-1)]
         wanted = set(representations)
         height, width = self.index.height, self.index.width
         shapes = {"iframe": ((height, width, 3), np.uint8), "mv": ((height, width, 2), np.int8),
                   "residual": ((height, width, 3), np.int8)}
-        out = {rep: np.zeros((len(frames), *shapes[rep][0]), shapes[rep][1]) for rep in wanted}
-        for gop in np.unique(self.gop_index[frames]):
-            rows = np.flatnonzero(self.gop_index[frames] == gop)
-            iframe = self._read_gop(int(gop), frames[rows], out, rows, traced=bool(wanted & {"mv", "residual"}))
+        out = {rep: np.empty((len(frames), *shapes[rep][0]), shapes[rep][1]) for rep in wanted}
+        rows_of: dict[int, list[int]] = {}  # GOP -> the rows of its frames, in order of first use
+        for row, t in enumerate(frames):
+            rows_of.setdefault(int(self.gop_index[t]), []).append(row)
+        for gop, rows in rows_of.items():
+            iframe = self._read_gop(gop, {row: frames[row] for row in rows}, out, traced=bool(wanted & {"mv", "residual"}))
             if "iframe" in out:
                 out["iframe"][rows] = iframe
         return out
 
-    def _read_gop(self, gop: int, frames: np.ndarray, out: dict, rows: np.ndarray, traced: bool) -> np.ndarray:
-        """Decode GOP ``gop`` from its I-frame to the last of ``frames``, writing each one's motion and
-        residual into ``out[rep][row]``; returns the I-frame ``(H, W, 3) uint8``."""
-        first = int(self._starts[gop])
-        last = int(frames.max()) if traced else first
-        targets = {int(t): [int(r) for r in rows[frames == t]] for t in np.unique(frames)}
+    def _read_gop(self, gop: int, frame_of: dict[int, int], out: dict, traced: bool) -> np.ndarray:
+        """Decode GOP ``gop`` from its I-frame to the last frame of ``frame_of`` (row -> frame),
+        writing each one's motion and residual into ``out[rep][row]``; returns the I-frame ``(H, W, 3) uint8``."""
+        first, pts = int(self._starts[gop]), self._pts
+        last = max(frame_of.values()) if traced else first
+        targets: dict[int, list[int]] = {}
+        for row, t in frame_of.items():
+            targets.setdefault(t, []).append(row)
         tracer = MotionTracer(self.index.height, self.index.width, self.accumulate) if traced else None
-        self._container.seek(int(self.index.pts[first]), stream=self._stream, backward=True, any_frame=False)
+        self._container.seek(pts[first], stream=self._stream, backward=True, any_frame=False)
         t, iframe = first, None
-        for frame in self._decoded(first):
-            if frame.pts != self.index.pts[t]:
-                if frame.pts is not None and frame.pts < self.index.pts[first]:
-                    continue  # decoded before the wanted GOP (a seek lands on the key frame at or before it)
-                self._mismatch(t, f"a frame at time {frame.pts}, the index has {self.index.pts[t]}")
-            kind = PICTURE_TYPES.get(int(frame.pict_type), "?")
-            if kind not in ("I", "P"):
-                raise BFramesError(self.path, f"has a {kind}-frame at frame {t}, which breaks CoViAR's single backward "
-                                   "chain to the I-frame", REENCODE_HINT.format(path=self.path))
-            if (kind == "I") != (t == first):
-                self._mismatch(t, f"a {kind}-frame, the index has {self.index.frame_types[t]}")
-            if t == first:
-                iframe = frame.to_ndarray(format="rgb24", threads=1)
-                if tracer is not None:
-                    tracer.start_gop(iframe)
-            else:
-                self._trace(tracer, frame, targets.get(t, ()), out)
-            if t == last:
-                return iframe
-            t += 1
+        try:
+            for packet in self._container.demux(self._stream):
+                for frame in packet.decode():
+                    if frame.pts != pts[t]:
+                        if frame.pts is not None and frame.pts < pts[first]:
+                            continue  # decoded before the wanted GOP (a seek lands on the key frame at or before it)
+                        self._mismatch(t, f"a frame at time {frame.pts}, the index has {pts[t]}")
+                    self._check(frame, t, first)
+                    if t == first:
+                        iframe = frame.to_ndarray(format="rgb24", threads=1)
+                        if tracer is not None:
+                            tracer.start_gop(iframe)
+                        for rep in ("mv", "residual"):
+                            if rep in out:
+                                out[rep][targets.get(first, [])] = 0  # an I-frame has no motion or residual
+                    else:
+                        self._trace(tracer, frame, targets.get(t, ()), out)
+                    if t == last:
+                        return iframe
+                    t += 1
+        except av.error.FFmpegError as exc:
+            raise CorruptVideoError(self.path, f"cannot be decoded in the GOP of frame {first} ({exc})",
+                                    "the file is corrupt or truncated; copy or download it again", frame=first) from None
         self._mismatch(t, "the end of the stream")
+
+    def _check(self, frame, t: int, first: int) -> None:
+        """Refuse a damaged frame, a B-frame, or an I/P type the index did not have at ``t``."""
+        if frame.is_corrupt:
+            raise CorruptVideoError(self.path, f"frame {t} is damaged (the decoder had to conceal errors)",
+                                    "the file is corrupt or truncated; copy or download it again", frame=t)
+        if int(frame.pict_type) == (_I if t == first else _P):
+            return
+        kind = PICTURE_TYPES.get(int(frame.pict_type), "?")
+        if kind not in ("I", "P"):
+            raise BFramesError(self.path, f"has a {kind}-frame at frame {t}, which breaks CoViAR's single backward "
+                               "chain to the I-frame", REENCODE_HINT.format(path=self.path))
+        self._mismatch(t, f"a {kind}-frame, the index has {self.index.frame_types[t]}")
 
     def _trace(self, tracer: MotionTracer, frame, rows, out: dict) -> None:
         """One P-frame: its motion and residual into ``out``'s ``rows``, or only advance the trace."""
@@ -216,18 +239,6 @@ class GopReader:
             for rep, array in (("mv", mv), ("residual", residual)):
                 if rep in out:
                     out[rep][row] = array
-
-    def _decoded(self, first: int):
-        try:
-            for packet in self._container.demux(self._stream):
-                for frame in packet.decode():
-                    if frame.is_corrupt:
-                        raise CorruptVideoError(self.path, f"frame {first}+ is damaged (the decoder had to conceal errors)",
-                                                "the file is corrupt or truncated; copy or download it again", frame=first)
-                    yield frame
-        except av.error.FFmpegError as exc:
-            raise CorruptVideoError(self.path, f"cannot be decoded in the GOP of frame {first} ({exc})",
-                                    "the file is corrupt or truncated; copy or download it again", frame=first) from None
 
     def _mismatch(self, t: int, found: str):
         raise VideoError(self.path, f"does not match its index at frame {t}: found {found}",
