@@ -5,13 +5,17 @@ segments of I-frame, motion and residual, CoViAR's crops):
 
 * ``cache``: every frame's representations decoded once and stored (memory-mapped reads);
 * ``seek``: each sample decodes only its GOPs, from their I-frames to its frames (:mod:`kdlab.codec.seek`);
-* ``decode``: each sample decodes its whole video, as pytorch-coviar's loader does.
+* ``decode``: each sample decodes its whole video (CoViAR's own C loader parses the stream from the
+  start but decodes only the target GOP up to the sampled frame, as ``seek`` does).
 
 Goals (the data issue): seek >= 1/3 of the cache's samples/s and >= 10x whole-clip decoding, its
 index under 1 % of the videos. Samples/s depend on what else the machine runs; the CPU time of one
-sample, measured in this process, hardly does, and is reported beside them. Without a dataset, the bench lays out real clips (the bundled
-samples, or ``--clips DIR``) re-encoded as CoViAR does (MPEG-4 Part 2, 340x256, GOP 12), one class
-per label.
+sample, measured in this process, hardly does, and is reported beside them, overall and per video.
+Whole-clip decoding costs in proportion to the clip's length, while a seeking sample decodes about
+20 frames (3 segments, each from its GOP's I-frame to a frame about halfway through the 12-frame
+GOP) whatever the length: the per-video table shows the ratio growing with the clip. Without a
+dataset, the bench lays out real clips (the bundled samples, or ``--clips DIR``) re-encoded as
+CoViAR does (MPEG-4 Part 2, 340x256, GOP 12), one class per label.
 
 Here every file stays in the page cache; on a full dataset the cache (about 80x the videos) does
 not, so its reads come from disk, while the videos of the seeking loader may still fit in memory.

@@ -17,7 +17,8 @@ Three loaders give the same arrays (``loader=``):
 * ``"seek"``: an item seeks to the GOPs of its frames and decodes only from their I-frames to
   them (:mod:`kdlab.codec.seek`); the videos and a key-frame index of a few kB each are all it
   stores (``<root>/index``, built on first use from the packets alone, without decoding).
-* ``"decode"``: an item decodes its whole video (pytorch-coviar's way; kept for ``kdlab bench data``).
+* ``"decode"``: an item decodes its whole video (the baseline of ``kdlab bench data``; CoViAR's own
+  C loader decodes only the sample's GOP up to its frame, as ``"seek"`` does).
 
 Sampling is deterministic: item ``i`` of epoch ``e`` draws from a generator
 seeded by ``(seed, e, i)``, whatever the number of DataLoader workers.
