@@ -40,28 +40,30 @@ LOADERS = ("cache", "seek", "decode")
 def samples_per_second(dataset: CompressedVideoDataset, workers: int, samples: int, batch_size: int = 32) -> float:
     """Training samples per second through a DataLoader, in its steady state.
 
-    The first ``2 x workers`` batches are not timed: they include worker start-up, and the other
-    workers have been preparing their first batches meanwhile (DataLoader's prefetching), which
-    would count work done before the clock started. The loader draws exactly the batches it needs
-    and is read to the end, so that its workers shut down normally; the clock stops at the last
-    batch, before that shutdown (joining spawned workers takes a few hundred milliseconds, which
-    would otherwise halve the rate of a 200-sample run).
+    Workers take batches in turn and each keeps two in hand (DataLoader's prefetching), so:
+
+    * the first ``2 x workers`` batches are not timed (worker start-up, first use of each video);
+    * the clock runs from the receipt of the last of those to the receipt of the last timed batch,
+      whole rounds of one batch per worker: at both ends each worker is about as far into its next
+      batch, so work done before the clock started is balanced by work left after it stopped (timing
+      from one receipt to the end of the loader instead counts the head start and overstates the
+      rate by up to half a batch per worker: 25 % for 4 timed batches);
+    * ``workers`` more batches are drawn and not timed, so that no worker runs out of work before
+      the clock stops; the loader is read to the end and its workers shut down untimed.
+
+    At least ``samples`` samples are timed.
     """
-    warmup = 2 * max(workers, 1)
-    sampler = RandomSampler(dataset, replacement=True, num_samples=samples + warmup * batch_size)
+    lanes = max(workers, 1)
+    warmup, rounds = 2 * lanes, max(1, -(-samples // (batch_size * lanes)))
+    timed = rounds * lanes
+    sampler = RandomSampler(dataset, replacement=True, num_samples=(warmup + timed + lanes) * batch_size)
     loader = DataLoader(
         dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, collate_fn=collate,
         multiprocessing_context="spawn" if workers else None,
     )
-    iterator = iter(loader)
-    for _ in range(warmup):
-        next(iterator)
-    seen, start = 0, time.perf_counter()
-    last = start
-    for _, labels, _ in iterator:
-        seen += len(labels)
-        last = time.perf_counter()
-    return seen / (last - start)
+    received = [time.perf_counter() for _ in loader]
+    start, stop = received[warmup - 1], received[warmup - 1 + timed]
+    return timed * batch_size / (stop - start)
 
 
 def cpu_ms_per_sample(dataset: CompressedVideoDataset, samples: int) -> tuple[float, list[float]]:
@@ -134,9 +136,10 @@ def run(root: str | Path, list_file: str = "trainlist01.txt", size: int = 112, w
     root = Path(root)
     kwargs = dict(representations=REPRESENTATIONS, num_segments=3, train=True, size=size, progress=False)
     datasets = {loader: CompressedVideoDataset(root, list_file, loader=loader, **kwargs) for loader in LOADERS}
-    counts = {"cache": samples, "seek": samples, "decode": max(4 * batch_size, samples // 5)}  # whole-clip decoding is slow
+    # Whole-clip decoding is slow, but its cost varies with the clips a batch draws: 2/5 as many samples.
+    counts = {"cache": samples, "seek": samples, "decode": max(4 * batch_size, 2 * samples // 5)}
     rates = {loader: samples_per_second(datasets[loader], workers, counts[loader], batch_size) for loader in LOADERS}
-    cpu = {loader: cpu_ms_per_sample(datasets[loader], max(len(datasets[loader]), counts[loader] // 2)) for loader in LOADERS}
+    cpu = {loader: cpu_ms_per_sample(datasets[loader], max(len(datasets[loader]), counts[loader] // 4)) for loader in LOADERS}
     lengths = [len(datasets["seek"]._source(r).gop_pos) for r in datasets["seek"].records]
     videos = sum((root / r.relpath).stat().st_size for r in datasets["seek"].records)
     disk = {"videos": videos, "index": _bytes(datasets["seek"].index_dir, "*.json"),

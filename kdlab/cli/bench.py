@@ -28,7 +28,7 @@ def register(subparsers) -> None:
     d.add_argument("--size", type=bounded_int(16), default=112)
     d.add_argument("--workers", type=int, default=2)
     d.add_argument("--samples", type=bounded_int(1), default=640, help="timed samples of the cache and seek loaders (whole-clip "
-                   "decoding: a fifth, at least 4 batches; default 640)")
+                   "decoding: 2/5 of them, at least 4 batches; default 640)")
     d.add_argument("--batch", type=bounded_int(1), default=32, help="samples per batch (default 32; the ucf101 configs use 40-80)")
     d.add_argument("--json", action="store_true")
     d.set_defaults(handler=_data)
