@@ -96,7 +96,8 @@ def real_clip_dataset(clips: Path, out: Path, workers: int = 2) -> Path:
     """Lay the clips of ``clips`` out as UCF-101 under ``out``, re-encoded as CoViAR does.
 
     With a ``labels.csv`` (``file,dataset,label``, as in the shared clips) the UCF-101 and HMDB-51
-    clips are taken, one class per label; otherwise every video, one class per file.
+    clips are taken, one class per label; otherwise every video, its class read from a UCF-101 name
+    or one class per file.
     """
     from kdlab.codec.batch import reencode_pairs
     from kdlab.codec.encode import EncodeSettings
@@ -107,9 +108,11 @@ def real_clip_dataset(clips: Path, out: Path, workers: int = 2) -> Path:
     if (clips / "labels.csv").exists():
         with open(clips / "labels.csv", newline="") as handle:
             labelled = {row["file"]: row["label"] for row in csv.DictReader(handle) if row["dataset"] in ("UCF-101", "HMDB-51")}
-    else:
-        labelled = {p.name: p.stem for p in sorted(clips.iterdir()) if p.suffix.lower() in VIDEO_EXTENSIONS}
-    names = {file: re.sub(r"[^A-Za-z0-9]", "", label.title()) for file, label in labelled.items() if (clips / file).exists()}
+    else:  # UCF-101's names carry the class (v_<Class>_g<group>_c<clip>); others are a class each
+        labelled = {p.name: (re.match(r"v_([A-Za-z]+)_g\d+_c\d+$", p.stem) or [p.stem, p.stem])[1]
+                    for p in sorted(clips.iterdir()) if p.suffix.lower() in VIDEO_EXTENSIONS}
+    names = {file: "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", label))
+             for file, label in labelled.items() if (clips / file).exists()}  # "arm wrestling" -> ArmWrestling
     if not names:
         raise KdlabError(f"{clips}: no UCF-101/HMDB-51 clips (labels.csv) or videos to benchmark")
     classes = sorted(set(names.values()))
