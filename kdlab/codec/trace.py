@@ -13,7 +13,9 @@ checks that they are equal, bit for bit) in a few compiled loops per P-frame
   the I-frame's colour at the end of its trace and that point's ``(x, y)``; one step copies both
   from the previous step's arrays, which is exactly ``iframe[compose(src_acc, src)]`` and
   ``coords(compose(src_acc, src))``. The motion is then ``p - (x, y)`` and the residual
-  ``frame - colour``: two elementwise subtractions.
+  ``frame - colour``: two elementwise subtractions. A reader that skips frames (GOP seeking,
+  :mod:`kdlab.codec.seek`) moves only the coordinates over them (:meth:`MotionTracer.advance`) and,
+  at the frame it wants, gathers the I-frame's colours through them once.
 * **Clipped on the way out.** Results are written straight into the caller's arrays, clipped to
   their type (int16 exact, int8 compact), with no intermediate arrays.
 * **No GIL.** The loops release Python's lock, so tracing one GOP runs on another core while
