@@ -76,17 +76,20 @@ def test_seeking_reads_equal_the_cache_on_real_clips(ucf_like, tmp_path, accumul
 
 
 def test_seeking_reads_equal_extraction_frame_by_frame(samples, tmp_path):
-    """Every P-frame, in arbitrary groups (two in one GOP, GOPs out of order, a frame twice)."""
+    """Every P-frame, in arbitrary groups (two in one GOP, GOPs out of order, a frame twice), and
+    I-frames among them (no motion or residual: zeros, as extraction gives)."""
     video = reencode_file(samples / "v_SoccerJuggling_g23_c01.avi", tmp_path / "clip.mp4", EncodeSettings(width=170, height=128))
     reps = extract(video, precision="compact")
     reader = GopReader(video, build_index(video))
     p_frames = np.flatnonzero(reps.gop_pos > 0)
-    for frames in [p_frames[i : i + 3][::-1] for i in range(0, len(p_frames), 3)] + [np.array([40, 3, 40, 13])]:
+    groups = [p_frames[i : i + 3][::-1] for i in range(0, len(p_frames), 3)] + [np.array([40, 3, 40, 13]), np.array([5, 12, 0, 12])]
+    for frames in groups:
         out = reader.read(frames, ALL)
         np.testing.assert_array_equal(out["mv"], reps.mv[frames])
         np.testing.assert_array_equal(out["residual"], reps.residual[frames])
         np.testing.assert_array_equal(out["iframe"], reps.iframes[reps.gop_index[frames]])
     assert np.abs(reps.mv[p_frames]).max() > 0, "a clip without motion would make this test vacuous"
+    assert reps.gop_pos[[0, 12]].tolist() == [0, 0] and not reps.mv[[0, 12]].any()
 
 
 def test_seeking_reads_equal_the_cache_on_the_synthetic_set(tmp_path):
