@@ -59,6 +59,7 @@ CASES = [
     (["train", "data.root={fraction}", "optim.epochs=1"], "label '1.5' is not a whole number"),
     (["train", "data.root={escape}", "optim.epochs=1"], "leaves the dataset folder"),
     (["cache", "{escape}"], "leaves the dataset folder"),
+    (["bench", "data", "--clips", "{tmp}/missing"], "no such folder; give --clips a folder of videos"),
 ]
 
 

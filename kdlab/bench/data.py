@@ -105,6 +105,8 @@ def real_clip_dataset(clips: Path, out: Path, workers: int = 2) -> Path:
     from kdlab.data.splits import Split, VideoRecord, write_lists
     from kdlab.errors import KdlabError
 
+    if not clips.is_dir():
+        raise KdlabError(f"{clips}: no such folder; give --clips a folder of videos (with a labels.csv, or UCF-101's names)")
     if (clips / "labels.csv").exists():
         with open(clips / "labels.csv", newline="") as handle:
             labelled = {row["file"]: row["label"] for row in csv.DictReader(handle) if row["dataset"] in ("UCF-101", "HMDB-51")}

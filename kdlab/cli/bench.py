@@ -26,7 +26,7 @@ def register(subparsers) -> None:
                    "labels.csv, its UCF-101 and HMDB-51 clips)")
     d.add_argument("--list", default="trainlist01.txt")
     d.add_argument("--size", type=bounded_int(16), default=112)
-    d.add_argument("--workers", type=int, default=2)
+    d.add_argument("--workers", type=bounded_int(0), default=2, help="DataLoader workers (default 2; 0 reads in this process)")
     d.add_argument("--samples", type=bounded_int(1), default=640, help="timed samples of the cache and seek loaders (whole-clip "
                    "decoding: 2/5 of them, at least 4 batches; default 640)")
     d.add_argument("--batch", type=bounded_int(1), default=32, help="samples per batch (default 32; the ucf101 configs use 40-80)")
