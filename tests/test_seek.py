@@ -140,6 +140,25 @@ def test_index_refuses_b_frames_and_damaged_files(samples, tmp_path, capsys):
         load_index(bad)
 
 
+def test_data_benchmark_lays_out_the_clips_of_the_chosen_data_sets(samples, tmp_path):
+    """``kdlab bench data --clips DIR --dataset UCF-101``: only the UCF-101 clips of the labels.csv,
+    one class per label, named as UCF-101 names them."""
+    from kdlab.bench.data import real_clip_dataset
+    from kdlab.data.splits import read_class_index
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("v_SoccerJuggling_g23_c01.avi", "TrumanShow_wave_f_nm_np1_fr_med_26.avi"):
+        (clips / name).symlink_to(samples / name)
+    (clips / "labels.csv").write_text("file,dataset,label\nv_SoccerJuggling_g23_c01.avi,UCF-101,SoccerJuggling\n"
+                                      "TrumanShow_wave_f_nm_np1_fr_med_26.avi,HMDB-51,wave\nabsent.avi,UCF-101,Absent\n")
+    root = real_clip_dataset(clips, tmp_path / "ucf", workers=1, datasets=("UCF-101",))
+    assert read_class_index(root / "classInd.txt") == ["SoccerJuggling"]
+    assert [p.name for p in root.rglob("*.mp4")] == ["v_SoccerJuggling_g01_c01.mp4"]
+    both = real_clip_dataset(clips, tmp_path / "both", workers=1)
+    assert read_class_index(both / "classInd.txt") == ["SoccerJuggling", "Wave"]
+
+
 def test_data_benchmark_measures_the_three_loaders(ucf_like, tmp_path):
     """``kdlab bench data``'s figures on a tiny run (speeds are reported, not asserted)."""
     from kdlab.bench.data import run

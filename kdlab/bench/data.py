@@ -92,12 +92,15 @@ def cpu_ms_per_sample(dataset: CompressedVideoDataset, samples: int) -> tuple[fl
     return 1e3 * sum(spent) / samples, [1e3 * t / n if n else float("nan") for t, n in zip(spent, count)]
 
 
-def real_clip_dataset(clips: Path, out: Path, workers: int = 2) -> Path:
+BENCH_DATASETS = ("UCF-101", "HMDB-51")
+
+
+def real_clip_dataset(clips: Path, out: Path, workers: int = 2, datasets: tuple[str, ...] = BENCH_DATASETS) -> Path:
     """Lay the clips of ``clips`` out as UCF-101 under ``out``, re-encoded as CoViAR does.
 
-    With a ``labels.csv`` (``file,dataset,label``, as in the shared clips) the UCF-101 and HMDB-51
-    clips are taken, one class per label; otherwise every video, its class read from a UCF-101 name
-    or one class per file.
+    With a ``labels.csv`` (``file,dataset,label``, as in the shared clips) the clips of ``datasets``
+    are taken, one class per label; otherwise every video, its class read from a UCF-101 name or one
+    class per file.
     """
     from kdlab.codec.batch import reencode_pairs
     from kdlab.codec.encode import EncodeSettings
@@ -109,14 +112,14 @@ def real_clip_dataset(clips: Path, out: Path, workers: int = 2) -> Path:
         raise KdlabError(f"{clips}: no such folder; give --clips a folder of videos (with a labels.csv, or UCF-101's names)")
     if (clips / "labels.csv").exists():
         with open(clips / "labels.csv", newline="") as handle:
-            labelled = {row["file"]: row["label"] for row in csv.DictReader(handle) if row["dataset"] in ("UCF-101", "HMDB-51")}
+            labelled = {row["file"]: row["label"] for row in csv.DictReader(handle) if row["dataset"] in datasets}
     else:  # UCF-101's names carry the class (v_<Class>_g<group>_c<clip>); others are a class each
         labelled = {p.name: (re.match(r"v_([A-Za-z]+)_g\d+_c\d+$", p.stem) or [p.stem, p.stem])[1]
                     for p in sorted(clips.iterdir()) if p.suffix.lower() in VIDEO_EXTENSIONS}
     names = {file: "".join(word[:1].upper() + word[1:] for word in re.split(r"[^A-Za-z0-9]+", label))
              for file, label in labelled.items() if (clips / file).exists()}  # "arm wrestling" -> ArmWrestling
     if not names:
-        raise KdlabError(f"{clips}: no UCF-101/HMDB-51 clips (labels.csv) or videos to benchmark")
+        raise KdlabError(f"{clips}: no {' or '.join(datasets)} clips (labels.csv) or videos to benchmark")
     classes = sorted(set(names.values()))
     pairs, records = [], []
     for g, (file, name) in enumerate(sorted(names.items()), start=1):

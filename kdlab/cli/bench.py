@@ -24,6 +24,8 @@ def register(subparsers) -> None:
                    "re-encoded at 340x256 in a temp folder)")
     d.add_argument("--clips", default=None, help="without ROOT: a folder of clips (default: the bundled samples; with a "
                    "labels.csv, its UCF-101 and HMDB-51 clips)")
+    d.add_argument("--dataset", action="append", choices=("UCF-101", "HMDB-51"), default=None,
+                   help="with --clips and a labels.csv: take only this data set's clips (repeatable; default both)")
     d.add_argument("--list", default="trainlist01.txt")
     d.add_argument("--size", type=bounded_int(16), default=112)
     d.add_argument("--workers", type=bounded_int(0), default=2, help="DataLoader workers (default 2; 0 reads in this process)")
@@ -84,11 +86,12 @@ def _codec(args) -> int:
 
 
 def _data(args) -> int:
-    from kdlab.bench.data import LOADERS, real_clip_dataset, run
+    from kdlab.bench.data import BENCH_DATASETS, LOADERS, real_clip_dataset, run
     from kdlab.paths import samples_dir
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = args.root or real_clip_dataset(Path(args.clips) if args.clips else samples_dir(), Path(tmp) / "clips", args.workers)
+        clips = Path(args.clips) if args.clips else samples_dir()
+        root = args.root or real_clip_dataset(clips, Path(tmp) / "clips", args.workers, tuple(args.dataset or BENCH_DATASETS))
         results = run(root, args.list, args.size, args.workers, args.samples, args.batch)
     if args.json:
         print(json.dumps(results, indent=1))
