@@ -46,8 +46,9 @@ STATIC = SMOKE or os.environ.get("KDLAB_STATIC", "0") == "1"  # no live kernel (
 
 # %%
 from kdlab.engine.claims import HEADLINE, evaluate_claim
+from kdlab.engine.findings import demo_compression
 from kdlab.engine.profile import compression_table, net_cost
-from kdlab.engine.study import demo_compression, run_steps, workspace
+from kdlab.engine.study import run_steps, workspace
 from kdlab.figures import (
     accuracy_cost_figure,
     compression_figure,

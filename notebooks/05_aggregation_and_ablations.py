@@ -289,7 +289,8 @@ print("weighted KD pulls the student towards m = sum_k w_k p_k: gradients equal"
 
 # %%
 from kdlab.engine.claims import seed_name
-from kdlab.engine.study import NEWER_CLAIMS, exit_comparisons, newer_steps
+from kdlab.engine.findings import exit_comparisons
+from kdlab.engine.study import CE_EXITS, NEWER_CLAIMS, newer_steps
 
 if SMOKE:
     newer, newer_claims = ["fusion_teachers", "fusion_teachers_learned"], NEWER_CLAIMS[:1]
@@ -311,7 +312,7 @@ for c in newer_results:
 differences_figure(newer_results, title="newer methods minus the existing ones (points), 95 % interval")
 
 # %%
-exits = exit_comparisons(space.runs)  # empty in SMOKE mode (no PKD runs)
+exits = exit_comparisons(space.runs, CE_EXITS)  # empty in SMOKE mode (no PKD runs)
 if exits:
     experiment_table_figure(
         [{"stage": e["stage"], "exit": e["exit"], "MFLOPs/frame": round(e["flops_per_frame"] / 1e6, 2),

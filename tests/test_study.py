@@ -150,7 +150,7 @@ def test_newer_methods_in_smoke_mode_compare_with_the_existing_ones(tiny, tmp_pa
     np.testing.assert_allclose(learned["weights"], fit["weights"], rtol=1e-6)
     assert RunFolder(runs / "aggregation_mmkd").summary()["loss"] == "mmkd"
     assert len(RunFolder(runs / "fusion_pkd_learned").summary()["weights"]) == 12  # 3 streams x (3 exits + head)
-    from kdlab.engine.study import format_results
+    from kdlab.engine.report import format_report
 
-    text = format_results(results)
+    text = format_report(results)
     assert "PKD's early exits" in text and exits["pkd_iframe", "layer2"]["verdict"] in text

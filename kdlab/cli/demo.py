@@ -39,8 +39,8 @@ def register(subparsers) -> None:
 def _demo(args) -> int:
     from kdlab.engine import io
     from kdlab.engine.claims import HEADLINE
-    from kdlab.engine.study import (FULL_SEEDS, NEWER_CLAIMS, Study, ablation_claims, demo_steps, format_results,
-                                    full_steps, run_study, workspace)
+    from kdlab.engine.report import format_report
+    from kdlab.engine.study import FULL_SEEDS, NEWER_CLAIMS, Study, ablation_claims, demo_steps, full_steps, run_study, workspace
 
     started = time.perf_counter()
     # folders given on the command line are relative to the current folder; the defaults to kdlab.paths.home()
@@ -54,7 +54,7 @@ def _demo(args) -> int:
         steps, claims = demo_steps(seeds), HEADLINE
     results = run_study(Study(tuple(steps), claims), space.runs, overrides=[*space.overrides, *args.overrides], jobs=args.jobs)
     results["wall_seconds"] = time.perf_counter() - started  # with the data set's generation
-    table = format_results(results)
+    table = format_report(results)
     io.write_text(space.runs / "results.txt", table + "\n")
     minutes = (time.perf_counter() - started) / 60
     print(f"\n{table}\n\nruns in {space.runs}/ ({minutes:.1f} min wall time); the dashboard reads them: "

@@ -1,4 +1,4 @@
-"""Studies: ordered lists of runs (train, distill, fuse) that make the paper's experiments, and their findings.
+"""Studies: ordered lists of runs (train, distill, fuse) that make the paper's experiments.
 
 A study is an explicit list of :class:`Step` s, each naming its run folder under the study's runs
 folder, the config that makes it (``configs/demo/<config>.toml``), the runs of the same study it
@@ -20,10 +20,11 @@ the teachers (all offline and logit-only, plus CA-MKD online with its feature te
 the temperature, the KD weight, every subset of the three teachers, and teachers of one
 representation but different capacity; then the newer methods (:func:`newer_steps`,
 :data:`NEWER_CLAIMS`): learned fusion against 2:1:1 for the teachers and the distilled system,
-PKD-trained streams against cross-entropy ones (per exit: :func:`exit_comparisons`, and fused),
+PKD-trained streams against cross-entropy ones (per exit: :func:`kdlab.engine.findings.exit_comparisons`, and fused),
 and MMKD among the aggregations.
 
-Run names: seed 0 keeps the plain name (``mkd_streams``), other seeds add ``_seed<s>``.
+Run names: seed 0 keeps the plain name (``mkd_streams``), other seeds add ``_seed<s>``. What a
+study finds in its runs is read by :mod:`kdlab.engine.findings`.
 """
 
 from __future__ import annotations
@@ -36,14 +37,11 @@ from pathlib import Path
 from typing import Any
 
 from kdlab.engine import io
-from kdlab.engine.claims import (HEADLINE, Claim, base_name, evaluate_claims, finished_runs, seed_name, seed_of,
-                                 seed_summary)
+from kdlab.engine.claims import HEADLINE, Claim, seed_name
 from kdlab.engine.config import RunConfig, load_config, parse_overrides
+from kdlab.engine.findings import collect_results
 from kdlab.engine.fuse import fuse_runs
-from kdlab.engine.metrics import teacher_complementarity
-from kdlab.engine.profile import compression_table, machine
 from kdlab.engine.runs import RunFolder
-from kdlab.engine.stats import clip_groups
 from kdlab.engine.trainer import train
 from kdlab.errors import ConfigError, KdlabError, RunError
 from kdlab.paths import config_dir, home
@@ -260,38 +258,6 @@ NEWER_CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def exit_comparisons(runs_dir: str | Path) -> list[dict]:
-    """PKD against the same network with the same exits trained on the labels alone, exit by exit, paired
-    by seed (:func:`kdlab.engine.stats.compare`), with each exit's FLOPs per frame."""
-    from kdlab.engine import stats
-
-    out = []
-    for pkd, ce in CE_EXITS.items():
-        a, b = _exit_runs(runs_dir, pkd), _exit_runs(runs_dir, ce)
-        if not a or not b:
-            continue
-        first = a[next(iter(a))]
-        for i, name in enumerate(first.names.tolist()):
-            sides = [stats.Outcomes.from_logits(label, [(r.logits[i], r.labels, r.video_ids) for r in runs.values()],
-                                                list(runs)) for label, runs in ((f"{pkd}:{name}", a), (f"{ce}:{name}", b))]
-            out.append({"key": f"{pkd}_{name}", "stage": pkd, "exit": name, "a": pkd, "b": ce,
-                        "flops_per_frame": int(first.flops_per_frame[i]), **stats.compare(*sides).to_dict(),
-                        "a_top1": sides[0].accuracy().__dict__, "b_top1": sides[1].accuracy().__dict__})
-    return out
-
-
-def _exit_runs(runs_dir, base: str) -> dict:
-    """``{seed: exits.npz arrays}`` of the finished runs of ``base`` (:func:`kdlab.engine.exits.read_exits`)."""
-    from kdlab.engine.exits import read_exits
-
-    found = {}
-    for seed, name in finished_runs(runs_dir, base).items():
-        e = read_exits(RunFolder(Path(runs_dir) / name))
-        if e is not None:
-            found[seed] = e
-    return found
-
-
 def full_steps(seeds: tuple[int, ...] = DEMO_SEEDS, ablation_seeds: tuple[int, ...] = FULL_SEEDS) -> list[Step]:
     """The headline study, then every ablation, then the newer methods."""
     steps = demo_steps(seeds)
@@ -356,7 +322,7 @@ def run_study(study: Study | list[Step], runs_dir: str | Path, overrides: list[s
     configs = {s.name: step_config(s, runs_dir, Path(study.config_dir), list(overrides)) for s in study.steps if not s.fuse}
     schedule = _Schedule(list(study.steps), runs_dir, configs, log, record)
     schedule.run(jobs or min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
-    results = collect_results(list(study.steps), runs_dir, claims=study.claims)
+    results = collect_results(list(study.steps), runs_dir, claims=study.claims, exit_pairs=CE_EXITS)
     results["wall_seconds"] = time.perf_counter() - started
     if record:
         _write_study(runs_dir, list(study.steps), results, schedule.timings)
@@ -545,107 +511,6 @@ def _fingerprint(config: RunConfig) -> str:
     values = config.to_dict()
     values.pop("name"), values.pop("out")
     return json.dumps(values, sort_keys=True)
-
-
-# --- results ---------------------------------------------------------------------------------------
-
-def collect_results(steps: list[Step], runs_dir: Path, findings: bool = True, claims: tuple[Claim, ...] = HEADLINE) -> dict:
-    """Per-run rows; with ``findings``: the seeds' summary, the claims' verdicts, the teachers'
-    complementarity, the design (clips, groups, seeds) and the compression table."""
-    runs_dir = Path(runs_dir)
-    rows = []
-    for step in steps:
-        summary = RunFolder(runs_dir / step.name).summary()
-        if summary and summary.test:
-            rows.append(summary.row(step.name, step.group))
-    results = {"runs": rows, "machine": machine()}
-    if not findings:
-        return results
-    trained = [s for s in steps if not s.fuse]
-    bases = list(dict.fromkeys(base_name(s.name) for s in trained if s.group in ("students", "ablation", "pkd")))
-    results.update(
-        seeds=seed_summary(runs_dir, bases),
-        seeds_best=seed_summary(runs_dir, bases, which="best"),
-        claims=evaluate_claims(runs_dir, claims),
-        complementarity=_complementarity(runs_dir),
-        design=_design(runs_dir, steps),
-        compression=demo_compression(runs_dir),
-    )
-    if any(s.group == "pkd" for s in steps):
-        results["exits"] = exit_comparisons(runs_dir)
-    return results
-
-
-def _complementarity(runs_dir: Path) -> dict | None:
-    """Each teacher's accuracy, their oracle accuracy and who is right where the I-frame teacher is wrong."""
-    folder = RunFolder(runs_dir / "fusion_teachers")
-    if not folder.predictions_file.exists():
-        return None
-    p = folder.predictions()
-    return teacher_complementarity(p.teacher_logits, p.labels, p.names, fused_logits=p.logits)
-
-
-def _design(runs_dir: Path, steps: list[Step]) -> dict | None:
-    """What the study's numbers rest on: test clips and groups, validation clips, training clips, seeds."""
-    for step in steps:
-        folder = RunFolder(runs_dir / step.name)
-        summary = folder.summary()
-        if step.fuse or not summary or not summary.videos:
-            continue
-        ids = folder.predictions().video_ids
-        config = folder.config()
-        seeds = sorted({seed_of(s.name) for s in steps if s.group == "students"})
-        return {"videos": summary.videos, "test_groups": len(set(clip_groups(ids).tolist())), "seeds": seeds,
-                "epochs": config.optim.epochs, "size": config.data.size, "val_share": config.data.val_share,
-                "test_protocol": summary.test["protocol"], "validation_protocol": summary.validation_protocol}
-    return None
-
-
-def demo_compression(runs_dir: Path, gop: int = 12) -> dict | None:
-    """The compression table at demo size, from the runs' own parameters, FLOPs and fused accuracies.
-
-    CoViAR-style system: the I-frame, motion and residual teachers; distilled system: the
-    multi-teacher student in place of the I-frame teacher. FLOPs per GOP as in
-    :mod:`kdlab.engine.profile`: ``I + (gop - 1) * (MV + R)``.
-    """
-    seeds = finished_runs(runs_dir, "mkd_streams")
-    student = seeds[min(seeds)] if seeds else "mkd_streams"  # the first seed's
-    names = {"iframe": "teacher_iframe", "student": student, "mv": "teacher_mv", "residual": "teacher_residual"}
-    summaries = {key: RunFolder(runs_dir / name).summary() for key, name in names.items()}
-    if not all(summaries.values()):
-        return None
-    rows = []
-    for system, iframe, fused in (("CoViAR", "iframe", "fusion_teachers"), ("distilled", "student", f"fusion_{student}")):
-        nets = [summaries[iframe], summaries["mv"], summaries["residual"]]
-        params = sum(n.params for n in nets)
-        per_gop = nets[0].flops_per_frame + (gop - 1) * (nets[1].flops_per_frame + nets[2].flops_per_frame)
-        fusion = RunFolder(runs_dir / fused).summary()
-        rows.append({
-            "system": system, "iframe_net": nets[0].arch, "mv_net": nets[1].arch, "residual_net": nets[2].arch,
-            "params_M": params / 1e6, "gflops_per_gop": per_gop / 1e9, "gmacs_per_gop": per_gop / 2e9,
-            "gflops_per_triple": sum(n.flops_per_frame for n in nets) / 1e9,
-            "fused_top1": fusion.test["top1"] if fusion else None,
-        })
-    coviar, distilled = rows
-    config = RunFolder(runs_dir / names["student"]).config()
-    return {
-        "rows": rows,
-        "param_ratio": coviar["params_M"] / distilled["params_M"],
-        "flops_ratio_per_gop": coviar["gflops_per_gop"] / distilled["gflops_per_gop"],
-        "flops_ratio_per_triple": coviar["gflops_per_triple"] / distilled["gflops_per_triple"],
-        "gop": gop,
-        "size": config.data.size,
-        "num_classes": RunFolder(runs_dir / names["student"]).predictions().num_classes,
-        "full_size": compression_table(),
-        "note": "FLOPs = 2 x multiply-adds (torch FlopCounterMode); papers quote multiply-adds as FLOPs",
-    }
-
-
-def format_results(results: dict) -> str:
-    """The results that ``kdlab demo`` prints and writes to ``results.txt``."""
-    from kdlab.engine.report import format_report
-
-    return format_report(results)
 
 
 # --- notebooks -------------------------------------------------------------------------------------
