@@ -8,7 +8,7 @@ names the file in one warning, instead of stopping with a traceback.
 
 JSON files are checked against small schemas (:data:`SCHEMAS`, by file name): the fields the pages and
 :mod:`kdlab.figures` read, with their types. ``predictions.npz`` is checked for the arrays and shapes that
-:mod:`kdlab.engine` writes (:func:`predictions_problem`). Video ids come from these files, so they are
+:mod:`kdlab.engine.records` requires of every reader (:func:`predictions_problem`). Video ids come from these files, so they are
 untrusted paths: :func:`inside` accepts only relative ids that stay in the data set's folder.
 
 No Streamlit and no torch here: plain functions of parsed values.
@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
-from kdlab.engine.records import REQUIRED_ARRAYS, TEACHER_ARRAYS
+from kdlab.engine.records import arrays_problem
 
 NULL = type(None)
 NUMBER = (int, float)  # JSON numbers; true and false are not numbers here
@@ -191,57 +191,18 @@ def metrics_problem(data: bytes) -> str | None:
 
 # --- predictions.npz ---------------------------------------------------------------------------------------
 
-#: The arrays every page needs from ``predictions.npz`` (:mod:`kdlab.engine.records` names them).
-PREDICTION_KEYS = REQUIRED_ARRAYS
-
-
 def predictions_problem(p: dict[str, np.ndarray]) -> str | None:
-    """Why ``predictions.npz``'s arrays cannot serve a page (None when they can).
-
-    Every page needs ``logits (N, C)`` numbers (and ``logits_best (N, C)`` where stored), ``labels (N,)``
-    class indices in ``[0, C)``, ``video_ids (N,)`` text that stays inside the data set (:func:`inside`),
-    and ``classes (C,)``, with N and C at least 1.
+    """Why ``predictions.npz``'s arrays cannot serve a page (None when they can): what every reader needs
+    (:func:`kdlab.engine.records.arrays_problem`: ``logits (N, C)``, ``labels (N,)`` class indices,
+    ``video_ids (N,)`` text, ``classes (C,)``), and video ids that stay inside the data set (:func:`inside`).
     """
-    absent = [key for key in PREDICTION_KEYS if key not in p]
-    if absent:
-        return f"no `{absent[0]}` array"
-    logits, labels, ids = p["logits"], p["labels"], p["video_ids"]
-    if logits.ndim != 2 or 0 in logits.shape or logits.dtype.kind not in "fiu":
-        return f"`logits` is {_array_words(logits)}, not (clips, classes) numbers"
-    n, c = logits.shape
-    needed = {"labels": (n,), "video_ids": (n,), "classes": (c,)} | ({"logits_best": (n, c)} if "logits_best" in p else {})
-    for key, shape in needed.items():
-        if p[key].shape != shape:
-            return f"`{key}` has shape {p[key].shape}, but `logits` {logits.shape} needs {shape}"
-    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= c:
-        return f"`labels` are not class indices in [0, {c})"
-    if ids.dtype.kind != "U":
-        return f"`video_ids` are {ids.dtype}, not text"
-    outside = next((v for v in ids.tolist() if not inside(v)), None)
+    why = arrays_problem(p)
+    if why:
+        return why
+    outside = next((v for v in p["video_ids"].tolist() if not inside(v)), None)
     if outside is not None:
         return f"video id `{outside}` is not a path inside the data set (absolute, or with `..`)"
     return None
-
-
-def teachers_problem(p: dict[str, np.ndarray]) -> str | None:
-    """Why a run's teacher arrays cannot serve the teacher pages (None when they can, or when the run stored
-    neither: it had no teachers): ``teacher_logits (K, N, C)`` numbers and ``teacher_names (K,)``, with
-    ``(N, C)`` the shape of ``logits``. Call after :func:`predictions_problem` found nothing."""
-    if "teacher_logits" not in p and "teacher_names" not in p:
-        return None
-    absent = [key for key in TEACHER_ARRAYS if key not in p]
-    if absent:
-        return f"no `{absent[0]}` array"
-    z, names, n_c = p["teacher_logits"], p["teacher_names"], p["logits"].shape
-    if z.ndim != 3 or z.shape[1:] != n_c or z.dtype.kind not in "fiu":
-        return f"`teacher_logits` is {_array_words(z)}, but `logits` {n_c} needs (teachers, {n_c[0]}, {n_c[1]}) numbers"
-    if names.shape != z.shape[:1]:
-        return f"`teacher_names` has shape {names.shape}, but `teacher_logits` {z.shape} needs ({z.shape[0]},)"
-    return None
-
-
-def _array_words(a: np.ndarray) -> str:
-    return f"{a.dtype} of shape {a.shape}"
 
 
 def inside(video_id: str) -> bool:

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import zipfile
-import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -248,7 +246,7 @@ def _predictions(run: str, mtime: float):
 @st.cache_data(show_spinner=False, max_entries=512)
 def _predictions_problems(run: str, mtime: float) -> tuple[str | None, str | None]:
     """Why the run's predictions cannot serve any page, and why not the teacher pages (None: they can)."""
-    from kdlab.engine.records import Predictions
+    from kdlab.engine.records import Predictions, teachers_problem
     from kdlab.errors import RunError
 
     p = _arrays(run, mtime)
@@ -260,7 +258,7 @@ def _predictions_problems(run: str, mtime: float) -> tuple[str | None, str | Non
             Predictions.from_arrays(p, Path(run))
         except RunError as exc:  # a newer record format
             why = str(exc).split(": ", 1)[-1]
-    return why, why or checks.teachers_problem(p)
+    return why, why or teachers_problem(p)
 
 
 def predictions_problem(run: Path, teachers: bool = False) -> str | None:
@@ -275,7 +273,7 @@ def predictions_problem(run: Path, teachers: bool = False) -> str | None:
 
 def predictions(run: Path, teachers: bool = False):
     """``predictions.npz`` as :class:`kdlab.engine.records.Predictions`, checked for what a page needs (:func:`checks.predictions_problem`;
-    with ``teachers``, :func:`checks.teachers_problem` too); None before the run has finished or when damaged."""
+    with ``teachers``, :func:`kdlab.engine.records.teachers_problem` too); None before the run has finished or when damaged."""
     file = run / PREDICTIONS_FILE
     if not file.exists() or predictions_problem(run, teachers):
         return None

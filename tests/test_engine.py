@@ -18,7 +18,7 @@ from kdlab.data.synthetic import PRESETS, generate
 from kdlab.engine import io, trainer
 from kdlab.engine.config import load_config
 from kdlab.engine.runs import RunFolder
-from kdlab.errors import ConfigError, RunError
+from kdlab.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = ["data.size=48", "data.test_segments=4", "data.batch_size=8", "data.workers=0",

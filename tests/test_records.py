@@ -98,6 +98,22 @@ def test_damaged_or_missing_predictions_name_the_file(tmp_path):
         Predictions.read(tmp_path / PREDICTIONS_FILE)
 
 
+@pytest.mark.parametrize("damage, message", [
+    (lambda a: {**a, "labels": a["labels"][:-1]}, r"`labels` has shape \(3,\), but `logits` \(4, 3\) needs \(4,\)"),
+    (lambda a: {**a, "labels": a["labels"] + 3}, r"`labels` are not class indices in \[0, 3\)"),
+    (lambda a: {**a, "logits": a["logits"][:, :, None]}, "not \\(clips, classes\\) numbers"),
+    (lambda a: {**a, "video_ids": np.arange(4)}, "`video_ids` are int64, not text"),
+    (lambda a: {**a, "logits_best": a["logits_best"][:2]}, "`logits_best` has shape"),
+])
+def test_predictions_whose_arrays_do_not_fit_together_are_refused_in_one_line(tmp_path, damage, message):
+    """Every reader (fusion, claims, the dashboard) gets one line naming the file and the array, never an
+    IndexError later on."""
+    io.save_npz(tmp_path / PREDICTIONS_FILE, **damage(predictions().to_dict()))
+    with pytest.raises(RunError, match=message) as raised:
+        RunFolder(tmp_path).predictions()
+    assert str(tmp_path / PREDICTIONS_FILE) in str(raised.value) and "rerun the step that writes it" in str(raised.value)
+
+
 def test_predictions_round_trip_and_align_by_video_id(tmp_path):
     p = predictions()
     p.write(tmp_path / PREDICTIONS_FILE)

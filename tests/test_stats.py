@@ -174,7 +174,7 @@ def test_seed_and_clip_variance_matches_the_true_variance_of_the_mean(sd_seed, s
     rng = np.random.default_rng(8)
     seeds, groups, per_group = 4, 150, 2
     labels = np.repeat(np.arange(groups), per_group)
-    means, variances, covered, pigeonhole = [], [], 0, []
+    means, variances, covered = [], [], 0
     for _ in range(400):
         x = _crossed(rng, seeds, groups, per_group, sd_seed, sd_group, sd_cell)
         interval = stats.seed_and_clip_interval(x / 100 + 0.5, np.full_like(x, 0.5), labels)  # differences in points

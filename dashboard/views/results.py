@@ -52,7 +52,7 @@ def compression_card(table: dict) -> None:
         text += f"; at full size ({full.get('size')} px, I-frame network {nets}): {ratios(full)}"
     st.markdown(text)
     fused = {row["system"]: row["fused_top1"] for row in table.get("rows", []) if row.get("fused_top1") is not None}
-    st.caption("Counted, not sampled: no interval. " + (f"Fused top-1 at seed 0: "
+    st.caption("Counted, not sampled: no interval. " + ("Fused top-1 at seed 0: "
                + ", ".join(f"{system} {top1:.1f} %" for system, top1 in fused.items()) + ". " if fused else "")
                + table.get("note", ""))
 

@@ -134,7 +134,7 @@ def _distill(args) -> int:
 
 
 def _train(args) -> int:
-    from kdlab.bench.train import SMALL, run
+    from kdlab.bench.train import run
 
     given = {k: getattr(args, k) for k in ("device", "size", "batch", "segments", "teacher", "student", "steps",
                                            "workers", "amp", "channels_last", "compile") if getattr(args, k) is not None}

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from kdlab.representations import REPRESENTATIONS
 
 
 def candidate_frames(gop_pos: np.ndarray, representations: tuple[str, ...] | list[str]) -> np.ndarray:

@@ -55,6 +55,50 @@ def _check_format(found, writer, path: Path) -> None:
                        f"{__version__} reads formats 1 to {FORMAT}: use that kdlab, or rerun the step that wrote it")
 
 
+def arrays_problem(arrays: dict) -> str | None:
+    """Why a predictions archive's arrays do not fit together (None when they do): ``logits (N, C)``
+    numbers with N and C at least 1 (and ``logits_best (N, C)`` where stored), ``labels (N,)`` class
+    indices in ``[0, C)``, ``video_ids (N,)`` text, ``classes (C,)``. The teachers' arrays:
+    :func:`teachers_problem`; the validation arrays: :meth:`Predictions.validation_problem`."""
+    absent = [key for key in REQUIRED_ARRAYS if key not in arrays]
+    if absent:
+        return f"no `{absent[0]}` array"
+    logits, labels, ids = (np.asarray(arrays[key]) for key in ("logits", "labels", "video_ids"))
+    if logits.ndim != 2 or 0 in logits.shape or logits.dtype.kind not in "fiu":
+        return f"`logits` is {_array_words(logits)}, not (clips, classes) numbers"
+    n, c = logits.shape
+    needed = {"labels": (n,), "video_ids": (n,), "classes": (c,)} | ({"logits_best": (n, c)} if "logits_best" in arrays else {})
+    for key, shape in needed.items():
+        if np.shape(arrays[key]) != shape:
+            return f"`{key}` has shape {np.shape(arrays[key])}, but `logits` {logits.shape} needs {shape}"
+    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= c:
+        return f"`labels` are not class indices in [0, {c})"
+    if ids.dtype.kind != "U":
+        return f"`video_ids` are {ids.dtype}, not text"
+    return None
+
+
+def teachers_problem(arrays: dict) -> str | None:
+    """Why a run's teacher arrays do not fit its logits (None when they do, or when the run stored
+    neither: it had no teachers): ``teacher_logits (K, N, C)`` numbers and ``teacher_names (K,)``, with
+    ``(N, C)`` the shape of ``logits``. Call after :func:`arrays_problem` found nothing."""
+    if "teacher_logits" not in arrays and "teacher_names" not in arrays:
+        return None
+    absent = [key for key in TEACHER_ARRAYS if key not in arrays]
+    if absent:
+        return f"no `{absent[0]}` array"
+    z, names, n_c = np.asarray(arrays["teacher_logits"]), np.asarray(arrays["teacher_names"]), np.shape(arrays["logits"])
+    if z.ndim != 3 or z.shape[1:] != n_c or z.dtype.kind not in "fiu":
+        return f"`teacher_logits` is {_array_words(z)}, but `logits` {n_c} needs (teachers, {n_c[0]}, {n_c[1]}) numbers"
+    if names.shape != z.shape[:1]:
+        return f"`teacher_names` has shape {names.shape}, but `teacher_logits` {z.shape} needs ({z.shape[0]},)"
+    return None
+
+
+def _array_words(a: np.ndarray) -> str:
+    return f"{a.dtype} of shape {a.shape}"
+
+
 def read_json(path: Path) -> dict:
     """A run file's JSON object; a damaged one is a :class:`RunError` naming it."""
     try:
@@ -330,12 +374,13 @@ class Predictions(_Keys):
 
     @classmethod
     def from_arrays(cls, arrays: dict, path: Path | str = PREDICTIONS_FILE) -> Predictions:
-        """From an archive's arrays of any format this kdlab reads; :class:`RunError` naming a missing array."""
+        """From an archive's arrays of any format this kdlab reads; :class:`RunError` naming a missing
+        array or arrays that do not fit together (:func:`arrays_problem`)."""
         version = arrays["format"].item() if "format" in arrays else None
         _check_format(version, str(arrays["kdlab"]) if "kdlab" in arrays else None, Path(path))
-        absent = [key for key in REQUIRED_ARRAYS if key not in arrays]
-        if absent:
-            raise RunError(f"{path}: no `{absent[0]}` array; rerun the step that writes it")
+        why = arrays_problem(arrays)
+        if why:
+            raise RunError(f"{path}: {why}; rerun the step that writes it")
         record = cls(**{key: arrays.get(key) for key in (*REQUIRED_ARRAYS, "logits_best", *TEACHER_ARRAYS,
                                                           *VALIDATION_ARRAYS)})
         record.format = version or 1
