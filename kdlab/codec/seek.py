@@ -35,7 +35,7 @@ from kdlab.codec.trace import MotionTracer, block_motion
 from kdlab.errors import BFramesError, CorruptVideoError, KdlabError, VideoError
 
 INDEX_FORMAT = 1
-_I, _P = (next(code for code, name in PICTURE_TYPES.items() if name == kind) for kind in ("I", "P"))
+_I, _P = 1, 2  # FFmpeg's AV_PICTURE_TYPE_I and AV_PICTURE_TYPE_P (reader.PICTURE_TYPES)
 
 
 @dataclass
