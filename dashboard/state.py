@@ -116,6 +116,16 @@ def to_url(key: str, default) -> None:
         synced[key] = text
 
 
+def select_run(label: str, runs: Sequence[str], key: str, preferred: str) -> str:
+    """A select box of ``runs`` whose choice is kept in the URL (``?key=...``); ``preferred`` first
+    when it is among them, else the first run."""
+    default = preferred if preferred in runs else runs[0]
+    from_url(key, default, runs)
+    value = st.selectbox(label, runs, key=key)
+    to_url(key, default)
+    return value
+
+
 def sidebar_runs_dir() -> Path:
     """The runs-folder box in the sidebar (first value: ``--runs``, or the URL's ``runs_dir``); returns the chosen folder."""
     default = runs_from_argv()

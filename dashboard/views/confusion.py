@@ -14,15 +14,6 @@ if not runs:
     st.stop()
 
 
-def pick(label: str, key: str, preferred: str) -> str:
-    """A run, its choice kept in the URL (``?c_run_a=...``)."""
-    default = preferred if preferred in runs else runs[0]
-    state.from_url(key, default, runs)
-    value = st.selectbox(label, runs, key=key)
-    state.to_url(key, default)
-    return value
-
-
 def matrix(run: str):
     p = state.predictions(folder / run)
     return p, confusion_matrix(p.logits, p.labels, len(p.classes))
@@ -30,12 +21,12 @@ def matrix(run: str):
 
 c1, c2, c3 = st.columns([2, 2, 1])
 with c1:
-    run_a = pick("Run", "c_run_a", "mkd_streams")
+    run_a = state.select_run("Run", runs, "c_run_a", "mkd_streams")
 with c3:
     normalise = st.radio("Cells", ["counts", "row-normalised"], index=1, key="c_mode") == "row-normalised"
 with c2:
     compare = st.checkbox("compare with another run", value=True, key="c_compare")
-    run_b = pick("Second run", "c_run_b", "student_ce" if run_a != "student_ce" else "teacher_iframe") if compare else None
+    run_b = state.select_run("Second run", runs, "c_run_b", "student_ce" if run_a != "student_ce" else "teacher_iframe") if compare else None
 
 p_a, cm_a = matrix(run_a)
 classes = [str(c) for c in p_a.classes]

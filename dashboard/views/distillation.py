@@ -31,10 +31,7 @@ if not runs:
             f"runs store their teachers' logits). {state.make_runs(folder)}.")
     st.stop()
 
-preferred = "mkd_streams" if "mkd_streams" in runs else runs[0]
-state.from_url("d_run", preferred, runs)
-run = st.selectbox("Distillation run", runs, key="d_run")
-state.to_url("d_run", preferred)
+run = state.select_run("Distillation run", runs, "d_run", "mkd_streams")
 p = state.predictions(folder / run, teachers=True)
 teachers = [str(n) for n in p.teacher_names]
 classes = [str(c) for c in p.classes]

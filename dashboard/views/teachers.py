@@ -24,10 +24,7 @@ if not runs:
     st.info(f"No run in `{folder}` has stored its teachers' predictions yet (distillation and fusion runs do: "
             f"mkd_streams, fusion_teachers). {state.make_runs(folder)}.")
     st.stop()
-default = "mkd_streams" if "mkd_streams" in runs else runs[0]
-state.from_url("t_run", default, runs)
-run = st.selectbox("Distillation (or fusion) run", runs, key="t_run")
-state.to_url("t_run", default)
+run = state.select_run("Distillation (or fusion) run", runs, "t_run", "mkd_streams")
 p = state.predictions(folder / run, teachers=True)
 teachers = [str(n) for n in p.teacher_names]
 classes = [str(c) for c in p.classes]
